@@ -1,0 +1,237 @@
+"""The ``gymdata`` command line.
+
+A thin layer over the library: every command parses its options, calls one library function and
+prints a summary. Importers, exporters and models are plugins found through entry points (see
+:mod:`gymdata.registry`). Any :class:`~gymdata.errors.GymdataError` becomes one line on stderr and
+a non-zero exit; ``--verbose`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from gymdata import __version__, registry, store
+from gymdata.errors import GymdataError, ValidationError
+
+log = logging.getLogger("gymdata")
+
+
+class PluginGroup(click.Group):
+    """A group whose subcommands are the click commands registered in an entry-point group."""
+
+    def __init__(self, *args, plugin_group: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plugin_group = plugin_group
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(registry.available(self.plugin_group)))
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in registry.available(self.plugin_group):
+            cmd = registry.load(self.plugin_group, name)
+        return cmd
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            if args and args[0] not in self.list_commands(ctx):
+                registry.load(self.plugin_group, args[0])  # raises PluginError listing what exists
+            raise
+
+
+class RootGroup(click.Group):
+    """The top-level group: built-in commands plus ``gymdata.commands`` plugins."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(registry.available("gymdata.commands")))
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in registry.available("gymdata.commands"):
+            cmd = registry.load("gymdata.commands", name)
+        return cmd
+
+
+def format_table(headers: list[str], rows: list[list]) -> str:
+    """A plain-text table with right-aligned numbers."""
+    cells = [[("-" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gymdata")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GYMDATA_HOME",
+              help="Store root (default ./gymdata-data, or $GYMDATA_HOME).")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logs and full tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+    """gymdata: curate, annotate and learn from exercise videos.
+
+    Import fitness corpora (ALEX-GYM-1, FLEX, UCF-101, your own videos) into one schema of
+    Parquet tables, extract BlazePose landmarks, label in the FiftyOne App, make leakage-free
+    splits, export, and train the baselines.
+
+    \b
+    Start with:   gymdata demo          (sample corpus -> import -> info)
+    Then:         gymdata info sample
+    Datasets live under ./gymdata-data (or --home / $GYMDATA_HOME).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    if home is not None:
+        os.environ["GYMDATA_HOME"] = str(home.absolute())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+
+
+@cli.group("import", cls=PluginGroup, plugin_group="gymdata.importers")
+def import_group() -> None:
+    """Import a corpus into the store (one subcommand per importer)."""
+
+
+@cli.group("export", cls=PluginGroup, plugin_group="gymdata.exporters")
+def export_group() -> None:
+    """Export a dataset to another format (one subcommand per format)."""
+
+
+@cli.group("train", cls=PluginGroup, plugin_group="gymdata.models")
+def train_group() -> None:
+    """Train a baseline model (one subcommand per model)."""
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """List the datasets in the store."""
+    names = store.list_datasets()
+    if not names:
+        click.echo(f"no datasets in {store.home()} (try: gymdata demo)")
+        return
+    rows = []
+    for name in names:
+        ds = store.open_dataset(name)
+        counts = ds.row_counts()
+        corpora = ",".join(s["corpus"] for s in ds.sources) or "-"
+        rows.append([name, corpora, counts.get("videos", 0), counts.get("poses", 0),
+                     sum(counts.get(t, 0) for t in ("criteria", "scores", "segments", "penalties")),
+                     ds.meta["updated_at"][:19].replace("T", " ")])
+    click.echo(format_table(["dataset", "corpora", "clips", "pose frames", "labels", "updated (UTC)"], rows))
+
+
+@cli.command()
+@click.argument("name")
+def info(name: str) -> None:
+    """Show what a dataset holds: clips by corpus, exercise, view and split, and its labels."""
+    from gymdata.summary import summarise
+
+    click.echo(summarise(store.open_dataset(name)))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--no-media", is_flag=True, help="Do not check that media files exist.")
+def validate(name: str, no_media: bool) -> None:
+    """Check a dataset: schema, ranges, references, frames vs poses. Exits 1 on any problem."""
+    from gymdata.validate import check
+
+    ds = store.open_dataset(name)
+    problems = check(ds, check_media=not no_media)
+    if problems:
+        for p in problems:
+            click.echo(f"FAIL {p}", err=True)
+        raise ValidationError(f"dataset {name!r}: {len(problems)} problem(s)")
+    counts = ", ".join(f"{t} {n}" for t, n in ds.row_counts().items())
+    click.echo(f"ok: dataset {name!r} is valid ({counts})")
+
+
+@cli.command()
+@click.argument("table", required=False)
+def schema(table: str | None) -> None:
+    """Print the unified schema (all tables, or one)."""
+    from gymdata.schema import SCHEMA_VERSION, TABLES, describe
+
+    for spec in TABLES.values():
+        if table and spec.name != table:
+            continue
+        click.echo(f"\n{spec.name}: {spec.description}  (schema {SCHEMA_VERSION})")
+        rows = [[n, t, "" if nullable else "required", d] for n, t, nullable, d in describe(spec.name)]
+        click.echo(format_table(["column", "type", "", "description"], rows))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def remove(name: str, yes: bool) -> None:
+    """Delete a dataset from the store."""
+    import shutil
+
+    ds = store.open_dataset(name)
+    if not yes:
+        click.confirm(f"delete dataset {name!r} at {ds.path}?", abort=True)
+    shutil.rmtree(ds.path)
+    click.echo(f"removed {name}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True, help="Random seed; same seed, same bytes.")
+@click.option("--subjects", default=6, show_default=True, help="Number of simulated people.")
+@click.option("--takes", default=2, show_default=True, help="Takes per subject and exercise.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> None:
+    """Generate the synthetic sample corpus (ALEX-GYM-1 layout + plain videos) into OUT."""
+    from gymdata.sample import generate_sample
+
+    summary = generate_sample(out, seed=seed, subjects=subjects, takes=takes, overwrite=overwrite, progress=True)
+    click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@cli.command()
+@click.option("--name", default="sample", show_default=True, help="Dataset name to create.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sample corpus.")
+@click.option("--subjects", default=6, show_default=True, help="Simulated people in the sample.")
+@click.option("-j", "--workers", default=2, show_default=True, help="Worker processes.")
+@click.option("--force", is_flag=True, help="Regenerate and re-import even if up to date.")
+def demo(name: str, seed: int, subjects: int, workers: int, force: bool) -> None:
+    """The main job on the built-in sample: generate it, import it, validate, show info."""
+    from gymdata.demo import run_demo
+
+    run_demo(name=name, seed=seed, subjects=subjects, workers=workers, force=force)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``gymdata`` console script."""
+    verbose = "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv)
+    try:
+        cli.main(args=argv, prog_name="gymdata", standalone_mode=False)
+    except GymdataError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted: finished work is kept; run the same command again to resume", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""The store: datasets as folders of Parquet tables plus a ``dataset.json``.
+
+Layout of a dataset ``NAME`` under the store root (``$GYMDATA_HOME``, default ``./gymdata-data``)::
+
+    NAME/
+      dataset.json              # name, schema version, sources, tables -> live parts and row counts
+      tables/<table>/part-*.parquet
+      attachments/<file>        # documents that are not tables (e.g. a knowledge graph JSON)
+
+Commits are atomic. A write puts new part files next to the old ones (each written to a temporary
+name, then renamed), and only then replaces ``dataset.json`` (temporary file + ``os.replace``),
+which lists the live parts. A write interrupted at any point therefore leaves the previous
+``dataset.json`` and every part it names untouched; unreferenced parts are garbage-collected on the
+next commit. Whole datasets are built in a hidden temporary folder and renamed into place
+(:func:`building`), so an import that fails leaves nothing behind.
+
+Reads go through ``pyarrow.dataset``: columns are projected and filters pushed down to the
+Parquet row groups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from gymdata.errors import DatasetExistsError, DatasetNotFoundError, SchemaError
+from gymdata.schema import MEDIA_KINDS, ORIGINS, SCHEMA_VERSION, SEGMENT_KINDS, TABLES
+
+_ENUMS = {"media_kind": MEDIA_KINDS, "origin": ORIGINS}
+_TABLE_ENUMS = {"segments": {"kind": SEGMENT_KINDS}}
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def home() -> Path:
+    """The store root: ``$GYMDATA_HOME`` or ``./gymdata-data``."""
+    return Path(os.environ.get("GYMDATA_HOME", "gymdata-data")).absolute()
+
+
+def now() -> dt.datetime:
+    """The current time in UTC, at microsecond precision (the schema's timestamp unit)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid dataset name, else raise SchemaError."""
+    if not name or name.startswith(".") or not set(name) <= _NAME_CHARS:
+        raise SchemaError(
+            f"invalid dataset name {name!r}",
+            hint="use letters, digits, '-', '_' and '.', not starting with '.'",
+        )
+    return name
+
+
+def list_datasets(root: Path | None = None) -> list[str]:
+    """Names of the datasets in the store, sorted."""
+    root = root or home()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "dataset.json").is_file() and not p.name.startswith("."))
+
+
+def open_dataset(name: str, root: Path | None = None) -> Dataset:
+    """Open an existing dataset.
+
+    Raises:
+        DatasetNotFoundError: If there is no dataset of that name.
+    """
+    path = (root or home()) / check_name(name)
+    if not (path / "dataset.json").is_file():
+        known = ", ".join(list_datasets(root)) or "none"
+        raise DatasetNotFoundError(
+            f"no dataset named {name!r} in {path.parent}",
+            hint=f"known datasets: {known}; set GYMDATA_HOME to use another store",
+        )
+    return Dataset(path)
+
+
+def exists(name: str, root: Path | None = None) -> bool:
+    """Whether a dataset of that name exists."""
+    return ((root or home()) / check_name(name) / "dataset.json").is_file()
+
+
+@contextlib.contextmanager
+def building(name: str, *, overwrite: bool = False, root: Path | None = None) -> Iterator[Dataset]:
+    """Build a dataset in a hidden temporary folder and move it into place on success.
+
+    On any exception the temporary folder is removed and an existing dataset is untouched.
+
+    Args:
+        name: Dataset name.
+        overwrite: Replace an existing dataset of that name.
+        root: Store root (default :func:`home`).
+
+    Raises:
+        DatasetExistsError: If the dataset exists and ``overwrite`` is false.
+    """
+    root = root or home()
+    final = root / check_name(name)
+    if (final / "dataset.json").exists() and not overwrite:
+        raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    ds = Dataset.create(tmp, name)
+    try:
+        yield ds
+        _swap_into_place(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    if final.exists():
+        trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(final, trash)
+        os.rename(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.rename(tmp, final)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fingerprint(paths: Iterable[Path], base: Path) -> str:
+    """A cheap fingerprint of input files: sha1 over (relative path, size, mtime) of each."""
+    digest = hashlib.sha1()
+    for p in sorted(paths):
+        st = p.stat()
+        digest.update(f"{p.relative_to(base)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def conform(table: str, data: Any) -> pa.Table:
+    """Convert ``data`` to an Arrow table of ``table``'s schema, checking it.
+
+    Accepts an Arrow table, a pandas DataFrame, or a list of row dicts. Missing nullable columns are
+    filled with nulls; columns are ordered and cast to the schema's types.
+
+    Raises:
+        SchemaError: On an unknown table, unknown or missing required columns, a failed cast,
+            nulls in a non-nullable column, or a value outside a column's allowed set.
+    """
+    if table not in TABLES:
+        raise SchemaError(f"unknown table {table!r}", hint=f"tables: {', '.join(TABLES)}")
+    schema = TABLES[table].schema
+    if isinstance(data, pa.Table):
+        tbl = data
+    elif isinstance(data, list):
+        tbl = pa.Table.from_pylist(data) if data else schema.empty_table()
+    else:  # pandas DataFrame
+        tbl = pa.Table.from_pandas(data, preserve_index=False)
+    extra = [c for c in tbl.column_names if c not in schema.names]
+    if extra:
+        raise SchemaError(f"table {table!r} has no column(s) {', '.join(extra)}")
+    columns = []
+    for field in schema:
+        if field.name in tbl.column_names:
+            col = tbl.column(field.name)
+            try:
+                col = col.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                raise SchemaError(f"{table}.{field.name}: cannot store {col.type} as {field.type}: {exc}") from None
+        elif field.nullable:
+            col = pa.nulls(len(tbl), field.type)
+        else:
+            raise SchemaError(f"{table}: required column {field.name!r} is missing")
+        if not field.nullable and col.null_count:
+            raise SchemaError(f"{table}.{field.name}: {col.null_count} null value(s) in a required column")
+        allowed = _TABLE_ENUMS.get(table, {}).get(field.name) or _ENUMS.get(field.name)
+        if allowed is not None and len(col):
+            bad = pc.unique(pc.filter(col, pc.invert(pc.is_in(col, value_set=pa.array(allowed))))).to_pylist()
+            bad = [b for b in bad if b is not None]
+            if bad:
+                raise SchemaError(f"{table}.{field.name}: invalid value(s) {bad[:5]}", hint=f"allowed: {', '.join(allowed)}")
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+class Dataset:
+    """A dataset in the store. Obtain one with :func:`open_dataset` or :func:`building`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.meta: dict[str, Any] = json.loads((self.path / "dataset.json").read_text())
+
+    @classmethod
+    def create(cls, path: Path, name: str) -> Dataset:
+        """Create an empty dataset folder at ``path``."""
+        path.mkdir(parents=True)
+        stamp = now().isoformat()
+        meta = {
+            "name": name,
+            "schema_version": SCHEMA_VERSION,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "sources": [],
+            "tables": {},
+        }
+        atomic_write_bytes(path / "dataset.json", json.dumps(meta, indent=2).encode())
+        return cls(path)
+
+    # -- metadata -------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        return self.meta["sources"]
+
+    def source(self, corpus: str) -> dict[str, Any] | None:
+        """The source record of a corpus, or None."""
+        return next((s for s in self.sources if s["corpus"] == corpus), None)
+
+    def reload(self) -> Dataset:
+        self.meta = json.loads((self.path / "dataset.json").read_text())
+        return self
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table, from ``dataset.json`` (no data is read)."""
+        return {t: info["rows"] for t, info in self.meta["tables"].items()}
+
+    def count(self, table: str) -> int:
+        return self.meta["tables"].get(table, {}).get("rows", 0)
+
+    def has(self, table: str) -> bool:
+        return self.count(table) > 0
+
+    def resolve(self, corpus: str, path: str) -> Path:
+        """Absolute location of a clip: its corpus root joined with the stored relative path."""
+        src = self.source(corpus)
+        root = Path(src["root"]) if src and src.get("root") else self.path
+        return root / path
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _parts(self, table: str) -> list[Path]:
+        return [self.path / "tables" / table / p for p in self.meta["tables"].get(table, {}).get("parts", [])]
+
+    def scanner_dataset(self, table: str) -> pads.Dataset:
+        """The table as a ``pyarrow.dataset.Dataset`` (for streaming scans)."""
+        if table not in TABLES:
+            raise SchemaError(f"unknown table {table!r}", hint=f"tables: {', '.join(TABLES)}")
+        return pads.dataset([str(p) for p in self._parts(table)], schema=TABLES[table].schema, format="parquet")
+
+    def read(self, table: str, columns: list[str] | None = None, filter: Any = None) -> pa.Table:
+        """Read a table, projecting ``columns`` and pushing ``filter`` down.
+
+        Args:
+            table: Table name.
+            columns: Columns to read (default all).
+            filter: A ``pyarrow.compute`` expression, or a mapping column -> value or list of values.
+        """
+        if isinstance(filter, Mapping):
+            expr = None
+            for col, val in filter.items():
+                term = pc.field(col).isin(list(val)) if isinstance(val, (list, tuple, set)) else pc.field(col) == val
+                expr = term if expr is None else expr & term
+            filter = expr
+        return self.scanner_dataset(table).to_table(columns=columns, filter=filter)
+
+    def df(self, table: str, columns: list[str] | None = None, filter: Any = None):
+        """Like :meth:`read`, as a pandas DataFrame."""
+        return self.read(table, columns, filter).to_pandas()
+
+    def attachment(self, name: str) -> Path:
+        """Path of an attachment file (may not exist)."""
+        return self.path / "attachments" / name
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Group writes into one atomic commit of ``dataset.json``.
+
+        Nothing is visible until the block exits without an exception.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.reload()
+            txn = Transaction(self)
+            try:
+                yield txn
+            except BaseException:
+                txn.abort()
+                raise
+            txn.commit()
+
+    def write(self, table: str, data: Any) -> None:
+        """Replace a table's contents (atomic)."""
+        with self.transaction() as txn:
+            txn.write(table, data)
+
+    def append(self, table: str, data: Any) -> None:
+        """Add rows to a table (atomic)."""
+        with self.transaction() as txn:
+            txn.append(table, data)
+
+
+class Transaction:
+    """Pending writes to a dataset; see :meth:`Dataset.transaction`."""
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+        self.meta = json.loads(json.dumps(ds.meta))
+        self._new_parts: list[Path] = []
+
+    def _write_part(self, table: str, tbl: pa.Table) -> str:
+        folder = self.ds.path / "tables" / table
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        tmp = folder / f".{name}.tmp"
+        self._new_parts.append(tmp)
+        pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024)
+        os.replace(tmp, folder / name)
+        self._new_parts.append(folder / name)
+        return name
+
+    def write(self, table: str, data: Any) -> None:
+        """Replace ``table`` with ``data`` (conformed to the schema)."""
+        tbl = conform(table, data)
+        parts = [self._write_part(table, tbl)] if len(tbl) else []
+        self.meta["tables"][table] = {"parts": parts, "rows": len(tbl)}
+
+    def append(self, table: str, data: Any) -> None:
+        """Add ``data`` to ``table``."""
+        tbl = conform(table, data)
+        if not len(tbl):
+            return
+        info = self.meta["tables"].setdefault(table, {"parts": [], "rows": 0})
+        info["parts"].append(self._write_part(table, tbl))
+        info["rows"] += len(tbl)
+
+    def set_source(self, corpus: str, **fields: Any) -> None:
+        """Record (or replace) the source of a corpus: root, importer, version, fingerprint, options."""
+        sources = [s for s in self.meta["sources"] if s["corpus"] != corpus]
+        sources.append({"corpus": corpus, **fields, "imported_at": now().isoformat()})
+        self.meta["sources"] = sorted(sources, key=lambda s: s["corpus"])
+
+    def put_attachment(self, name: str, data: bytes | str | dict | list) -> None:
+        """Store a document next to the tables (atomic per file)."""
+        if isinstance(data, (dict, list)):
+            data = json.dumps(data, indent=2, ensure_ascii=False)
+        if isinstance(data, str):
+            data = data.encode()
+        atomic_write_bytes(self.ds.attachment(name), data)
+
+    def abort(self) -> None:
+        for p in self._new_parts:
+            p.unlink(missing_ok=True)
+
+    def commit(self) -> None:
+        self.meta["updated_at"] = now().isoformat()
+        atomic_write_bytes(self.ds.path / "dataset.json", json.dumps(self.meta, indent=2).encode())
+        self.ds.meta = self.meta
+        self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        tables = self.ds.path / "tables"
+        if not tables.is_dir():
+            return
+        for folder in tables.iterdir():
+            live = set(self.meta["tables"].get(folder.name, {}).get("parts", []))
+            for part in folder.iterdir():
+                if part.name not in live:
+                    part.unlink(missing_ok=True)

@@ -1,0 +1,67 @@
+"""Text summaries of a dataset, for ``gymdata info`` and the importers' closing lines."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gymdata.store import Dataset
+
+
+def _table(df: pd.DataFrame) -> str:
+    from gymdata.cli import format_table
+
+    rows = [[None if (isinstance(v, float) and pd.isna(v)) or v is None else v for v in row]
+            for row in df.itertuples(index=False)]
+    rows = [[int(v) if hasattr(v, "dtype") and v.dtype.kind in "iu" else v for v in row] for row in rows]
+    return format_table(list(df.columns), rows)
+
+
+def summarise(ds: Dataset) -> str:
+    """A multi-line report: sources, table sizes, clips by corpus/exercise/view/split, labels."""
+    out = [f"dataset {ds.name}  (schema {ds.meta['schema_version']}, {ds.path})"]
+    for s in ds.sources:
+        out.append(f"  source {s['corpus']}: {s.get('root', '-')}  [{s.get('importer', '?')} {s.get('version', '')}]")
+    counts = ds.row_counts()
+    out.append("  tables: " + (", ".join(f"{t} {n:,}" for t, n in counts.items()) or "none"))
+    if not counts.get("videos"):
+        return "\n".join(out)
+    videos = ds.df("videos", columns=["video_id", "corpus", "exercise", "view", "split", "subject",
+                                      "recording", "num_frames", "duration"])
+    keys = ["corpus", "exercise", "view", "split"]
+    grouped = (videos.fillna({k: "-" for k in keys})
+               .groupby(keys, dropna=False)
+               .agg(clips=("video_id", "size"), subjects=("subject", "nunique"),
+                    recordings=("recording", "nunique"), frames=("num_frames", "sum"),
+                    hours=("duration", lambda d: round(float(d.sum()) / 3600, 3)))
+               .reset_index())
+    out += ["", "clips", _table(grouped)]
+    if counts.get("criteria"):
+        crit = ds.df("criteria", columns=["video_id", "criterion", "view", "passed", "origin"])
+        crit = crit.merge(videos[["video_id", "exercise"]], on="video_id", how="left")
+        agg = (crit.groupby(["exercise", "criterion"], dropna=False)
+               .agg(view=("view", "first"), verdicts=("video_id", "size"),
+                    passed=("passed", lambda p: int((p == True).sum())),  # noqa: E712 (nullable bools)
+                    failed=("passed", lambda p: int((p == False).sum())),  # noqa: E712
+                    unsure=("passed", lambda p: int(p.isna().sum())))
+               .reset_index())
+        out += ["", "criteria", _table(agg)]
+    if counts.get("scores"):
+        scores = ds.df("scores", columns=["name", "value", "scale_min", "scale_max"])
+        agg = (scores.groupby("name").agg(n=("value", "size"), mean=("value", "mean"), min=("value", "min"),
+                                          max=("value", "max"), scale=("scale_max", "max")).reset_index())
+        out += ["", "scores", _table(agg)]
+    if counts.get("segments"):
+        seg = ds.df("segments", columns=["video_id", "kind", "label", "origin"])
+        agg = (seg.groupby(["kind", "label", "origin"]).agg(segments=("video_id", "size"),
+                                                           clips=("video_id", "nunique")).reset_index())
+        out += ["", "segments", _table(agg)]
+    if counts.get("penalties"):
+        pen = ds.df("penalties", columns=["video_id", "error_type", "points"])
+        agg = pen.groupby("error_type").agg(n=("video_id", "size"), points=("points", "sum")).reset_index()
+        out += ["", "penalties", _table(agg)]
+    if counts.get("poses"):
+        poses = ds.df("poses", columns=["video_id", "detected", "source"])
+        agg = poses.groupby("source").agg(frames=("video_id", "size"), clips=("video_id", "nunique"),
+                                          detected=("detected", "mean")).reset_index()
+        out += ["", "poses", _table(agg)]
+    return "\n".join(out)
