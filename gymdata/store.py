@@ -151,7 +151,8 @@ def fingerprint(paths: Iterable[Path], base: Path) -> str:
     digest = hashlib.sha1()
     for p in sorted(paths):
         st = p.stat()
-        digest.update(f"{p.relative_to(base)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        name = p.relative_to(base) if p.is_relative_to(base) else p.absolute()
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -116,6 +116,9 @@ def _check_poses(ds: Dataset, frames: dict) -> list[str]:
     problems = []
     tbl = ds.read("poses", columns=["video_id", "frame", "layout", "landmarks", "detected", "source"])
     df = tbl.select(["video_id", "frame", "layout", "detected", "source"]).to_pandas()
+    orphans = df.loc[~df["video_id"].isin(frames.keys()), "video_id"].unique()
+    if len(orphans):
+        problems.append(f"poses: rows for unknown video_id {_ids(orphans)}")
     problems += _frames_in_range("poses", df, frames, ("frame",))
     dup = df.duplicated(["video_id", "frame", "source"])
     if dup.any():
