@@ -149,11 +149,17 @@ def probe(path: Path) -> MediaInfo:
     return probe_video(path)
 
 
-def probe_many(paths: list[Path], *, workers: int, progress: bool, desc: str = "probing"
+def probe_many(paths: list[Path], *, workers: int, progress: bool, desc: str = "probing", decode: bool = True
                ) -> tuple[dict[Path, MediaInfo], list[tuple[str, str]]]:
-    """Probe video files in parallel; returns infos by path and (path, error) for the failures."""
+    """Probe video files in parallel; returns infos by path and (path, error) for the failures.
+
+    ``decode=False`` reads each clip's first packet instead of decoding its first frame (see
+    :func:`gymdata.media.probe_video`).
+    """
     infos, failed = {}, []
-    for outcome in run_tasks(probe, paths, workers=workers, desc=desc, unit="clip", progress=progress):
+    # probe_video itself goes to the workers, so they import only gymdata.media, not this module
+    fn = probe_video if decode else functools.partial(probe_video, decode=False)
+    for outcome in run_tasks(fn, paths, workers=workers, desc=desc, unit="clip", progress=progress):
         if outcome.ok:
             infos[outcome.item] = outcome.value
         else:
