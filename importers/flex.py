@@ -1,0 +1,694 @@
+"""Importer for FLEX (20 weight-loaded actions, 5 RGB views, 3D MoCap skeleton, sEMG, scores, penalties).
+
+Layout read (that of the authors' loader, HaoYin116/FLEX ``datasets/SevenPair.py``)::
+
+    <root>/A%02d/%03d/View-<k>/img_%05d.JPG          frames of each view (k = 1..5), 1-based, contiguous
+    <root>/Skeleton/A%02d/%03d/skeleton_points.csv   one header row, one row per frame, 21 joints x (x, y, z)
+    <root>/EMG/A%02d/%03d/EMG.csv                    no header, 4 sEMG channels as columns
+    <root>/Split_4/split_4_train_list.mat            key consolidated_train_list: rows [action, sample, score]
+    <root>/Split_4/split_4_test_list.mat             key consolidated_test_list
+    <root>/knowledge_graph.json                      optional: actions, keysteps, error types, feedback and
+                                                     per-sample annotations, in OUR format (docs/knowledge_graph.md)
+    <root>/subjects.csv                              optional: action,sample,subject,skill_level
+
+A sample is one recording of an action (``A16/001``). Each view folder present becomes a clip:
+``video_id`` ``A16/001/View-1``, ``path`` the folder, ``recording`` ``A16/001``, ``view`` null
+(which camera is frontal is not published; ``extras.camera`` keeps ``View-k``). The frame rate is
+not published: ``--fps`` (default 30) is stored and ``extras.fps_assumed`` says so. Exercise:
+from the knowledge graph's action entry when given, else ``squat`` for A16 (the only action the
+paper names) and ``other``; ``exercise_raw`` is the action id.
+
+Labels about the performance are stored on every view clip of the sample (a clip is then
+self-contained for training; group by ``recording`` to count samples): the split-list score
+(``score``, raw, on the 0-100 scale the corpus uses; the authors' loader min-max normalises it per
+action at training time), the train/test side (``split``), repetitions and keystep phases
+(``segments`` kind ``repetition``/``phase``, label ``rep``/the keystep id) and ``penalties``.
+Measurements of the recording are stored once, on its first view clip (``extras.sensors_on``
+names it on every view): the skeleton as ``poses`` (layout ``flex21``, source ``mocap``, the
+coordinates as in the file with NaN visibility; not image-normalised, units not published;
+``world`` null) and the sEMG as ``signals`` (channels ``emg_1``..``emg_4`` in column order, kind
+``emg``, ``sample_rate`` from ``--emg-rate`` or null: not published). Which muscle each column
+holds depends on the action (left/right pairs, see the authors' ``load_EMG``).
+
+The 21 joints (:data:`FLEX21_JOINTS`) are inferred from the authors' ``remap21_to_25`` (NTU RGB+D
+order) and are *uncertain*; :data:`FLEX21_TO_BLAZEPOSE` maps the joints that have a BlazePose
+counterpart (shoulders, elbows, wrists, hips, knees, ankles) and :func:`to_blazepose` applies it.
+
+The knowledge graph is stored as the dataset attachment ``knowledge_graph.json`` (actions only);
+:func:`export_knowledge_graph` writes graph plus annotations back in the same format.
+
+Errors (one line each, nothing written): missing/empty root, no sample folder, a gap in a view's
+frame numbers (the missing file named), a skeleton or EMG file with the wrong column count or a
+non-numeric cell, a skeleton longer than the clip, a ``.mat`` without its key or with rows that are
+not ``[action, sample, score]``, a score outside 0-100, a sample in both lists, and any knowledge
+graph problem (named by its JSON location). Samples listed in a ``.mat`` but absent on disk are
+reported and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pyarrow as pa
+
+from gymdata import store, vocab
+from gymdata.errors import InputError
+from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.runner import run_tasks
+from gymdata.store import Dataset, Transaction, now
+
+CORPUS = "flex"
+VERSION = "1"
+KG_FORMAT = "gymdata.flex-knowledge-graph"
+KG_VERSION = 1
+KG_ATTACHMENT = "knowledge_graph.json"
+KG_ANNOTATOR = "flex:knowledge_graph"
+SPLIT_FILES = {"train": ("split_4_train_list.mat", "consolidated_train_list"),
+               "test": ("split_4_test_list.mat", "consolidated_test_list")}
+EMG_CHANNELS = 4
+#: Joint order of the FLEX skeleton (inferred from the authors' remap21_to_25; uncertain).
+FLEX21_JOINTS = (
+    "head", "neck", "spine_shoulder",
+    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
+    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "right_hip", "right_knee", "right_ankle", "right_foot_1", "right_foot_2",
+    "left_hip", "left_knee", "left_ankle", "left_foot_1", "left_foot_2",
+)
+#: FLEX joint index -> BlazePose landmark index, for the joints both skeletons have.
+FLEX21_TO_BLAZEPOSE = {3: 12, 4: 14, 5: 16, 7: 11, 8: 13, 9: 15, 11: 24, 12: 26, 13: 28, 16: 23, 17: 25, 18: 27}
+#: Exercises of the actions the corpus names (the others are 'other' unless the knowledge graph says).
+KNOWN_ACTIONS = {"A16": "squat"}
+_ACTION, _SAMPLE, _VIEW = re.compile(r"^A(\d{2})$"), re.compile(r"^(\d{3})$"), re.compile(r"^View-(\d+)$")
+_IMAGE = re.compile(r"^img_(\d{5})\.jpe?g$", re.IGNORECASE)
+_HINT = "pass the FLEX root holding A01/ ... A20/, Skeleton/, EMG/ and Split_4/"
+
+
+def to_blazepose(landmarks: np.ndarray) -> np.ndarray:
+    """FLEX skeleton frames (T, 21, C) as BlazePose frames (T, 33, C); unmapped landmarks are NaN."""
+    out = np.full((landmarks.shape[0], 33, landmarks.shape[2]), np.nan, dtype=np.float32)
+    for src, dst in FLEX21_TO_BLAZEPOSE.items():
+        out[:, dst] = landmarks[:, src]
+    return out
+
+
+# -- reading one sample (runs in worker processes) ------------------------------------------------
+
+
+@dataclass
+class View:
+    camera: str  # View-k
+    folder: Path
+    num_frames: int
+    width: int
+    height: int
+
+
+@dataclass
+class Sample:
+    """What the files of one sample hold."""
+
+    action: str  # A16
+    number: int  # 1
+    folder: Path
+    views: list[View] = field(default_factory=list)
+    skeleton: np.ndarray | None = None  # (T, 21, 3) float32
+    emg: np.ndarray | None = None  # (N, 4) float32
+    inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.action}/{self.number:03d}"
+
+
+def scan_view(folder: Path) -> tuple[View, list[Path]]:
+    """A view folder's frame count and size; raises InputError naming the first missing frame."""
+    from PIL import Image
+
+    numbers = {}
+    for entry in os.scandir(folder):
+        m = _IMAGE.match(entry.name)
+        if m:
+            numbers[int(m.group(1))] = entry.name
+    if not numbers:
+        raise InputError("no img_%05d.JPG frames", path=folder, hint="every View-k folder needs its frames")
+    missing = next((i for i in range(1, max(numbers) + 1) if i not in numbers), None)
+    if missing is not None:
+        ext = Path(numbers[max(numbers)]).suffix
+        raise InputError("frame file missing", path=folder / f"img_{missing:05d}{ext}",
+                         hint="the frame numbers must run from 1 without gaps: copy the folder again")
+    first = folder / numbers[1]
+    try:
+        with Image.open(first) as img:  # reads the header only
+            width, height = img.size
+    except OSError as exc:
+        raise InputError(f"cannot read image: {exc}", path=first, hint="re-extract the frames") from None
+    return View(folder.name, folder, len(numbers), width, height), [folder / n for n in numbers.values()]
+
+
+def read_number_csv(path: Path, *, columns: int, header: bool, what: str) -> np.ndarray:
+    """A CSV of numbers as a float32 (rows, columns) array.
+
+    Raises:
+        InputError: Naming the line, if a row has another number of fields or a non-numeric cell.
+    """
+    out = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            if header:
+                next(reader, None)
+            for line, row in enumerate(reader, start=2 if header else 1):
+                if not row:
+                    continue
+                if len(row) != columns:
+                    raise InputError(f"line {line}: {len(row)} columns, expected {columns} ({what})", path=path,
+                                     hint="the file is damaged or not in the FLEX layout")
+                try:
+                    out.append([float(v) for v in row])
+                except ValueError:
+                    raise InputError(f"line {line}: a cell is not a number", path=path) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+    if not out:
+        raise InputError(f"no data rows ({what})", path=path)
+    return np.asarray(out, dtype=np.float32)
+
+
+def read_sample(sample: Sample) -> Sample:
+    """Fill in a sample's views, skeleton and EMG (module level: runs in worker processes)."""
+    root = sample.folder.parents[1]
+    views = sorted((p for p in sample.folder.iterdir() if p.is_dir() and _VIEW.match(p.name)),
+                   key=lambda p: int(_VIEW.match(p.name).group(1)))
+    if not views:
+        raise InputError("no View-k folder", path=sample.folder, hint="expected View-1 ... View-5 with the frames")
+    for folder in views:
+        view, files = scan_view(folder)
+        sample.views.append(view)
+        sample.inputs += files
+    rel = Path(sample.action) / f"{sample.number:03d}"
+    skeleton = root / "Skeleton" / rel / "skeleton_points.csv"
+    if skeleton.is_file():
+        data = read_number_csv(skeleton, columns=3 * len(FLEX21_JOINTS), header=True, what="21 joints x (x, y, z)")
+        sample.skeleton = data.reshape(len(data), len(FLEX21_JOINTS), 3)
+        sample.inputs.append(skeleton)
+    emg = root / "EMG" / rel / "EMG.csv"
+    if emg.is_file():
+        sample.emg = read_number_csv(emg, columns=EMG_CHANNELS, header=False, what="4 sEMG channels")
+        sample.inputs.append(emg)
+    return sample
+
+
+def find_samples(root: Path) -> list[Sample]:
+    """Sample folders ``A%02d/%03d`` under ``root``, in order."""
+    samples = []
+    for action in sorted(p for p in root.iterdir() if p.is_dir() and _ACTION.match(p.name)):
+        for folder in sorted(p for p in action.iterdir() if p.is_dir() and _SAMPLE.match(p.name)):
+            samples.append(Sample(action.name, int(folder.name), folder))
+    if not samples:
+        raise InputError("no sample folder A%02d/%03d found", path=root, hint=_HINT)
+    return samples
+
+
+# -- split lists, subjects, knowledge graph ------------------------------------------------------
+
+
+def read_split_lists(root: Path) -> tuple[dict[str, tuple[str, float]], list[Path]]:
+    """Scores and sides from the ``.mat`` lists: ``A16/001`` -> (train|test, score); and the files read.
+
+    Raises:
+        InputError: On a file without its key, rows that are not [action, sample, score], a score
+            outside 0-100, or a sample in both lists.
+    """
+    import scipy.io
+
+    out: dict[str, tuple[str, float]] = {}
+    files = []
+    for side, (name, key) in SPLIT_FILES.items():
+        path = root / "Split_4" / name
+        if not path.is_file():
+            continue
+        try:
+            mat = scipy.io.loadmat(str(path))
+        except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... on damaged files
+            raise InputError(f"cannot read .mat file: {exc}", path=path, hint="copy the file again") from None
+        if key not in mat:
+            found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+            raise InputError(f"no variable {key!r} (found: {found})", path=path,
+                             hint=f"{name} must hold {key}, as in the release")
+        rows = np.asarray(mat[key], dtype=float)
+        if rows.ndim != 2 or rows.shape[1] != 3:
+            raise InputError(f"{key} has shape {rows.shape}, expected (samples, 3): action, sample, score", path=path)
+        for i, (action, number, score) in enumerate(rows):
+            if not (action.is_integer() and number.is_integer() and 1 <= action <= 99 and number >= 1):
+                raise InputError(f"{key} row {i + 1}: {action:g}, {number:g} is not an action and sample number",
+                                 path=path)
+            if not 0 <= score <= 100:
+                raise InputError(f"{key} row {i + 1}: score {score:g} outside 0-100", path=path)
+            sample = f"A{int(action):02d}/{int(number):03d}"
+            if sample in out:
+                raise InputError(f"{key} row {i + 1}: sample {sample} is listed twice (also in {out[sample][0]})",
+                                 path=path)
+            out[sample] = (side, float(score))
+        files.append(path)
+    return out, files
+
+
+def read_subjects(path: Path) -> dict[str, dict[str, str | None]]:
+    """The optional ``subjects.csv``: ``A16/001`` -> {subject, skill_level}."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in reader.fieldnames or []]
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+    if not {"action", "sample"} <= set(header) or not {"subject", "skill_level"} & set(header):
+        raise InputError(f"unexpected header {','.join(header)!r}", path=path,
+                         hint="expected action,sample,subject,skill_level")
+    out = {}
+    for line, row in enumerate(rows, start=2):
+        key = _sample_key(row.get("action"), row.get("sample"), f"line {line}", path)
+        out[key] = {k: (row.get(k) or "").strip() or None for k in ("subject", "skill_level")}
+    return out
+
+
+def _sample_key(action: Any, sample: Any, where: str, path: Path) -> str:
+    """``A16/001`` from an action (``A16`` or 16) and a sample number."""
+    try:
+        a = int(str(action).strip().upper().removeprefix("A"))
+        s = int(str(sample).strip())
+    except ValueError:
+        raise InputError(f"{where}: {action!r}, {sample!r} is not an action and a sample number", path=path) from None
+    return f"A{a:02d}/{s:03d}"
+
+
+class _Checker:
+    """Raises InputError naming the JSON location of a knowledge-graph problem."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, message: str) -> None:
+        raise InputError(f"{where}: {message}", path=self.path, hint="see docs/knowledge_graph.md for the format")
+
+    def get(self, obj: Any, key: str, where: str, types: type | tuple, optional: bool = False) -> Any:
+        if not isinstance(obj, dict):
+            self.fail(where, "expected an object")
+        if key not in obj or obj[key] is None:
+            if optional:
+                return None
+            self.fail(where, f"{key!r} is missing")
+        value = obj[key]
+        if isinstance(value, bool) or not isinstance(value, types):  # JSON true/false are not numbers here
+            expected = "number" if types == (int, float) else types.__name__
+            self.fail(f"{where}.{key}", f"expected a {expected}, got {type(value).__name__}")
+        return value
+
+    def frames(self, obj: dict, where: str, optional: bool = False) -> tuple[int | None, int | None]:
+        start = self.get(obj, "start_frame", where, int, optional)
+        end = self.get(obj, "end_frame", where, int, optional)
+        if (start is None) != (end is None):
+            self.fail(where, "give both start_frame and end_frame, or neither")
+        if start is not None and not 0 <= start <= end:
+            self.fail(where, f"frames {start}..{end} are not 0 <= start <= end")
+        return start, end
+
+
+def read_knowledge_graph(path: Path) -> dict:
+    """Read and check a knowledge-graph JSON (docs/knowledge_graph.md).
+
+    Returns:
+        The document, unchanged.
+
+    Raises:
+        InputError: If it is not valid JSON or breaks the format, naming the JSON location.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
+                         hint="the file is truncated or damaged") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", path=path) from None
+    c = _Checker(path)
+    if c.get(doc, "format", "$", str) != KG_FORMAT:
+        c.fail("$.format", f"expected {KG_FORMAT!r}")
+    if c.get(doc, "version", "$", int) != KG_VERSION:
+        c.fail("$.version", f"this importer reads version {KG_VERSION}")
+    actions: dict[str, tuple[set, dict]] = {}
+    for i, action in enumerate(c.get(doc, "actions", "$", list)):
+        where = f"$.actions[{i}]"
+        aid = c.get(action, "id", where, str)
+        if not _ACTION.match(aid) or aid in actions:
+            c.fail(f"{where}.id", f"{aid!r} is not a new action id like 'A16'")
+        c.get(action, "name", where, str, optional=True)
+        exercise = c.get(action, "exercise", where, str, optional=True)
+        if exercise is not None and exercise not in vocab.EXERCISES:
+            c.fail(f"{where}.exercise", f"{exercise!r} is not in the vocabulary ({', '.join(vocab.EXERCISES)})")
+        keysteps, errors = set(), {}
+        for k, step in enumerate(c.get(action, "keysteps", where, list)):
+            sid = c.get(step, "id", f"{where}.keysteps[{k}]", str)
+            c.get(step, "name", f"{where}.keysteps[{k}]", str)
+            if sid in keysteps:
+                c.fail(f"{where}.keysteps[{k}].id", f"{sid!r} appears twice")
+            keysteps.add(sid)
+        for e, err in enumerate(c.get(action, "error_types", where, list)):
+            ew = f"{where}.error_types[{e}]"
+            eid = c.get(err, "id", ew, str)
+            c.get(err, "name", ew, str)
+            step = c.get(err, "keystep", ew, str, optional=True)
+            if step is not None and step not in keysteps:
+                c.fail(f"{ew}.keystep", f"{step!r} is not a keystep of {aid}")
+            points = c.get(err, "points", ew, (int, float))
+            if points < 0:
+                c.fail(f"{ew}.points", "points deducted cannot be negative")
+            c.get(err, "feedback", ew, str, optional=True)
+            if eid in errors:
+                c.fail(f"{ew}.id", f"{eid!r} appears twice")
+            errors[eid] = err
+        actions[aid] = (keysteps, errors)
+    seen = set()
+    for i, ann in enumerate(c.get(doc, "annotations", "$", list)):
+        where = f"$.annotations[{i}]"
+        aid = c.get(ann, "action", where, str)
+        if aid not in actions:
+            c.fail(f"{where}.action", f"{aid!r} is not an action of the graph")
+        key = f"{aid}/{c.get(ann, 'sample', where, int):03d}"
+        if key in seen:
+            c.fail(where, f"sample {key} is annotated twice")
+        seen.add(key)
+        for k in ("subject", "skill_level"):
+            c.get(ann, k, where, str, optional=True)
+        c.frames(ann, where, optional=True)
+        keysteps, errors = actions[aid]
+        for r, rep in enumerate(c.get(ann, "repetitions", where, list, optional=True) or []):
+            rw = f"{where}.repetitions[{r}]"
+            c.frames(rep, rw)
+            for p, phase in enumerate(c.get(rep, "phases", rw, list, optional=True) or []):
+                pw = f"{rw}.phases[{p}]"
+                if c.get(phase, "keystep", pw, str) not in keysteps:
+                    c.fail(f"{pw}.keystep", f"{phase['keystep']!r} is not a keystep of {aid}")
+                c.frames(phase, pw)
+        for p, pen in enumerate(c.get(ann, "penalties", where, list, optional=True) or []):
+            pw = f"{where}.penalties[{p}]"
+            if c.get(pen, "error_type", pw, str) not in errors:
+                c.fail(f"{pw}.error_type", f"{pen['error_type']!r} is not an error type of {aid}")
+            c.get(pen, "points", pw, (int, float), optional=True)
+            c.get(pen, "feedback", pw, str, optional=True)
+            c.frames(pen, pw, optional=True)
+    return doc
+
+
+# -- the import ----------------------------------------------------------------------------------
+
+
+def _exercise(action: str, graph: dict[str, dict]) -> str:
+    entry = graph.get(action, {})
+    if entry.get("exercise"):
+        return entry["exercise"]
+    return KNOWN_ACTIONS.get(action) or vocab.lookup(entry.get("name") or "") or "other"
+
+
+def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | None = None, fps: float = 30.0,
+                emg_rate: float | None = None, workers: int = 2, force: bool = False,
+                progress: bool = True) -> ImportReport:
+    """Import FLEX (see the module docstring).
+
+    Args:
+        root: Corpus root.
+        name: Dataset to create.
+        knowledge_graph: Knowledge-graph JSON (default ``<root>/knowledge_graph.json`` when present).
+        fps: Nominal frame rate of the frame folders (not published).
+        emg_rate: sEMG samples per second, if known.
+        workers: Processes reading the samples.
+        force: Re-import even if up to date.
+        progress: Show a progress bar.
+
+    Returns:
+        What the import did.
+
+    Raises:
+        InputError: See the module docstring.
+    """
+    root = check_root(root, corpus="FLEX", hint=_HINT)
+    if not fps > 0 or (emg_rate is not None and not emg_rate > 0):
+        raise InputError("--fps and --emg-rate must be positive")
+    samples = find_samples(root)
+    splits, split_files = read_split_lists(root)
+    subjects_csv = root / "subjects.csv"
+    subjects = read_subjects(subjects_csv) if subjects_csv.is_file() else {}
+    kg_path = Path(knowledge_graph) if knowledge_graph else root / "knowledge_graph.json"
+    if knowledge_graph and not kg_path.is_file():
+        raise InputError("knowledge graph not found", path=kg_path)
+    kg = read_knowledge_graph(kg_path) if kg_path.is_file() else None
+    graph = {a["id"]: a for a in kg["actions"]} if kg else {}
+    annotations = {f"{a['action']}/{a['sample']:03d}": a for a in kg["annotations"]} if kg else {}
+    on_disk = {s.key for s in samples}
+    for key in annotations:
+        if key not in on_disk:
+            raise InputError(f"knowledge graph annotates sample {key}, which is not on disk", path=kg_path,
+                             hint="remove the annotation or add the sample's folders")
+    for key, ann in annotations.items():  # subjects given twice must agree
+        for field_ in ("subject", "skill_level"):
+            given = subjects.get(key, {}).get(field_)
+            if ann.get(field_) and given and ann[field_] != given:
+                raise InputError(f"sample {key}: {field_} {ann[field_]!r} in the knowledge graph but {given!r} in "
+                                 f"subjects.csv", path=kg_path)
+    extra_inputs = split_files + ([subjects_csv] if subjects else []) + ([kg_path] if kg else [])
+
+    # Reading the samples is the slow part (folders of large JPEGs, CSVs): done in parallel, before
+    # the fingerprint, since it lists every input file.
+    read = []
+    for outcome in run_tasks(read_sample, samples, workers=workers, desc="reading samples", unit="sample",
+                             progress=progress):
+        if not outcome.ok:
+            raise InputError(outcome.error)
+        read.append(outcome.value)
+    read.sort(key=lambda s: s.key)
+    inputs = [p for s in read for p in s.inputs] + extra_inputs
+
+    def build(txn: Transaction, report: ImportReport) -> None:
+        report.skipped = [(str(root / key), f"listed in {SPLIT_FILES[side][0]} but not on disk")
+                          for key, (side, _) in sorted(splits.items()) if key not in on_disk]
+        stamp = now()
+        label = {"origin": "imported", "annotator": KG_ANNOTATOR, "created_at": stamp}
+        videos, scores, segments, penalties = [], [], [], []
+        pose_ids, pose_arrays, signal_rows = [], [], []
+        for sample in read:
+            key = sample.key
+            ann = annotations.get(key, {})
+            who = {**subjects.get(key, {}), **{k: ann[k] for k in ("subject", "skill_level") if ann.get(k)}}
+            side, score = splits.get(key, (None, None))
+            ids = [f"{key}/{v.camera}" for v in sample.views]
+            frames = min(v.num_frames for v in sample.views)
+            for view, vid in zip(sample.views, ids):
+                extras = {"action": sample.action, "sample": sample.number, "camera": view.camera,
+                          "fps_assumed": True, "sensors_on": ids[0]}
+                if ann.get("start_frame") is not None:
+                    extras["annotated_frames"] = [ann["start_frame"], ann["end_frame"]]
+                if sample.action in graph and graph[sample.action].get("name"):
+                    extras["action_name"] = graph[sample.action]["name"]
+                videos.append({
+                    "video_id": vid, "corpus": CORPUS, "path": view.folder.relative_to(root).as_posix(),
+                    "media_kind": "frames", "exercise": _exercise(sample.action, graph),
+                    "exercise_raw": sample.action, "subject": who.get("subject"), "recording": key, "view": None,
+                    "fps": fps, "num_frames": view.num_frames, "width": view.width, "height": view.height,
+                    "duration": view.num_frames / fps, "skill_level": who.get("skill_level"), "split": side,
+                    "extras": json.dumps(extras),
+                })
+                if score is not None:
+                    scores.append({"video_id": vid, "name": "score", "value": score, "scale_min": 0.0,
+                                   "scale_max": 100.0, **label, "annotator": f"flex:{SPLIT_FILES[side][0]}"})
+                segments += _segments(ann, vid, label)
+                penalties += _penalties(ann, graph.get(sample.action, {}), vid, label)
+            _check_frames(ann, frames, key, kg_path)
+            if sample.skeleton is not None:
+                if len(sample.skeleton) > sample.views[0].num_frames:
+                    raise InputError(f"skeleton has {len(sample.skeleton)} frames but {ids[0]} has "
+                                     f"{sample.views[0].num_frames} images",
+                                     path=root / "Skeleton" / key / "skeleton_points.csv",
+                                     hint="skeleton rows must match the frames one to one")
+                pose_ids.append(ids[0])
+                pose_arrays.append(sample.skeleton)
+            if sample.emg is not None:
+                for c in range(EMG_CHANNELS):
+                    signal_rows.append((ids[0], f"emg_{c + 1}", sample.emg[:, c]))
+        txn.write("videos", videos)
+        txn.write("scores", scores)
+        txn.write("segments", segments)
+        txn.write("penalties", penalties)
+        txn.write("poses", _pose_table(pose_ids, pose_arrays))
+        txn.write("signals", _signal_table(signal_rows, emg_rate))
+        if kg:
+            txn.put_attachment(KG_ATTACHMENT, {k: v for k, v in kg.items() if k != "annotations"})
+
+    return run_import(name=name, corpus=CORPUS, root=root, importer="flex", version=VERSION, inputs=inputs,
+                      options={"fps": fps, "emg_rate": emg_rate, "knowledge_graph": str(kg_path) if kg else None},
+                      force=force, build=build)
+
+
+def _segments(ann: dict, vid: str, label: dict) -> list[dict]:
+    rows = []
+    for rep in ann.get("repetitions") or []:
+        rows.append({"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": rep["start_frame"],
+                     "end_frame": rep["end_frame"], **label})
+        for phase in rep.get("phases") or []:
+            rows.append({"video_id": vid, "kind": "phase", "label": phase["keystep"],
+                         "start_frame": phase["start_frame"], "end_frame": phase["end_frame"], **label})
+    return rows
+
+
+def _penalties(ann: dict, action: dict, vid: str, label: dict) -> list[dict]:
+    errors = {e["id"]: e for e in action.get("error_types", [])}
+    rows = []
+    for pen in ann.get("penalties") or []:
+        err = errors[pen["error_type"]]
+        rows.append({"video_id": vid, "keystep": err.get("keystep"), "error_type": err["id"],
+                     "points": pen["points"] if pen.get("points") is not None else err["points"],
+                     "feedback": pen.get("feedback") or err.get("feedback"),
+                     "start_frame": pen.get("start_frame"), "end_frame": pen.get("end_frame"), **label})
+    return rows
+
+
+def _check_frames(ann: dict, frames: int, key: str, path: Path) -> None:
+    """Every annotated frame must lie in the sample's shortest view."""
+    ends = [ann.get("end_frame")] + [r["end_frame"] for r in ann.get("repetitions") or []]
+    ends += [p["end_frame"] for r in ann.get("repetitions") or [] for p in r.get("phases") or []]
+    ends += [p.get("end_frame") for p in ann.get("penalties") or []]
+    last = max((e for e in ends if e is not None), default=-1)
+    if last >= frames:
+        raise InputError(f"sample {key}: annotated frame {last} is past the last frame ({frames - 1})", path=path,
+                         hint="frames are 0-based indices: img_00001.JPG is frame 0")
+
+
+def _pose_table(video_ids: list[str], arrays: list[np.ndarray]) -> pa.Table:
+    joints = len(FLEX21_JOINTS)
+    lengths = [len(a) for a in arrays]
+    xyz = np.concatenate(arrays) if arrays else np.zeros((0, joints, 3), np.float32)
+    lm = np.concatenate([xyz, np.full(xyz.shape[:2] + (1,), np.nan, np.float32)], axis=2).reshape(-1)
+    offsets = np.arange(0, len(xyz) * joints * 4 + 1, joints * 4, dtype=np.int32)
+    finite = np.nan_to_num(xyz, nan=0.0)
+    return pa.table({
+        "video_id": pa.array(np.repeat(np.asarray(video_ids, dtype=object), lengths), pa.string()),
+        "frame": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in lengths]) if lengths
+                          else np.zeros(0, np.int32)),
+        "layout": pa.array(["flex21"] * len(xyz), pa.string()),
+        "landmarks": pa.ListArray.from_arrays(pa.array(offsets), pa.array(lm)),
+        "detected": pa.array(np.any(finite != 0, axis=(1, 2))),
+        "source": pa.array(["mocap"] * len(xyz), pa.string()),
+    })
+
+
+def _signal_table(rows: list[tuple[str, str, np.ndarray]], rate: float | None) -> pa.Table:
+    lengths = np.asarray([len(r[2]) for r in rows], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = np.concatenate([r[2] for r in rows]).astype(np.float32) if rows else np.zeros(0, np.float32)
+    return pa.table({
+        "video_id": pa.array([r[0] for r in rows], pa.string()),
+        "channel": pa.array([r[1] for r in rows], pa.string()),
+        "kind": pa.array(["emg"] * len(rows), pa.string()),
+        "sample_rate": pa.array([rate] * len(rows), pa.float64()),
+        "samples": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)),
+    })
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+def export_knowledge_graph(dataset: Dataset | str, path: str | Path) -> dict:
+    """Write a dataset's FLEX knowledge graph and annotations as JSON (docs/knowledge_graph.md).
+
+    The graph comes from the ``knowledge_graph.json`` attachment; annotations (subjects, skill
+    levels, annotated frames, repetitions with their phases, penalties) from the tables, one per
+    sample, read from its first view clip. Points and feedback of a penalty are written only where
+    they differ from its error type's, so importing the file again gives the same tables.
+
+    Args:
+        dataset: A dataset or its name.
+        path: Output file (written atomically).
+
+    Returns:
+        The document written.
+
+    Raises:
+        InputError: If the dataset has no knowledge graph.
+    """
+    ds = store.open_dataset(dataset) if isinstance(dataset, str) else dataset
+    attachment = ds.attachment(KG_ATTACHMENT)
+    if not attachment.is_file():
+        raise InputError(f"dataset {ds.name!r} has no knowledge graph", path=attachment,
+                         hint="import FLEX with a knowledge_graph.json")
+    doc = json.loads(attachment.read_text(encoding="utf-8"))
+    errors = {e["id"]: e for a in doc["actions"] for e in a["error_types"]}
+    videos = ds.df("videos", columns=["video_id", "recording", "subject", "skill_level", "extras"],
+                   filter={"corpus": CORPUS})
+    first = {}
+    for row in videos.itertuples(index=False):
+        extras = json.loads(row.extras)
+        if extras.get("sensors_on") == row.video_id:
+            first[row.video_id] = (row, extras)
+    segments = ds.df("segments", filter={"annotator": KG_ANNOTATOR}) if ds.has("segments") else None
+    penalties = ds.df("penalties", filter={"annotator": KG_ANNOTATOR}) if ds.has("penalties") else None
+    annotations = []
+    for vid, (row, extras) in sorted(first.items()):
+        ann: dict[str, Any] = {"action": extras["action"], "sample": extras["sample"]}
+        for key in ("subject", "skill_level"):
+            if isinstance(getattr(row, key), str):
+                ann[key] = getattr(row, key)
+        if "annotated_frames" in extras:
+            ann["start_frame"], ann["end_frame"] = extras["annotated_frames"]
+        segs = segments[segments["video_id"] == vid] if segments is not None else None
+        if segs is not None and len(segs):
+            reps = segs[segs["kind"] == "repetition"].sort_values("start_frame")
+            phases = segs[segs["kind"] == "phase"]
+            ann["repetitions"] = []
+            for rep in reps.itertuples(index=False):
+                inside = phases[(phases["start_frame"] >= rep.start_frame) & (phases["end_frame"] <= rep.end_frame)]
+                ann["repetitions"].append({
+                    "start_frame": int(rep.start_frame), "end_frame": int(rep.end_frame),
+                    "phases": [{"keystep": p.label, "start_frame": int(p.start_frame), "end_frame": int(p.end_frame)}
+                               for p in inside.sort_values("start_frame").itertuples(index=False)]})
+        pens = penalties[penalties["video_id"] == vid] if penalties is not None else None
+        if pens is not None and len(pens):
+            ann["penalties"] = []
+            for pen in pens.itertuples(index=False):
+                err = errors[pen.error_type]
+                item: dict[str, Any] = {"error_type": pen.error_type}
+                if not np.isclose(pen.points, err["points"]):
+                    item["points"] = float(pen.points)
+                if pen.feedback != err.get("feedback"):
+                    item["feedback"] = pen.feedback
+                if not _isna(pen.start_frame):
+                    item["start_frame"], item["end_frame"] = int(pen.start_frame), int(pen.end_frame)
+                ann["penalties"].append(item)
+        if len(ann) > 2:  # more than the sample's id
+            annotations.append(ann)
+    doc["annotations"] = annotations
+    store.atomic_write_bytes(Path(path), json.dumps(doc, indent=2, ensure_ascii=False).encode())
+    return doc
+
+
+def _isna(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+@click.command("flex")
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--knowledge-graph", type=click.Path(dir_okay=False, path_type=Path),
+              help="Knowledge-graph JSON (default: ROOT/knowledge_graph.json when present).")
+@click.option("--fps", default=30.0, show_default=True, help="Nominal frame rate of the frames (not published).")
+@click.option("--emg-rate", type=float, help="sEMG samples per second (not published; stored as unknown if omitted).")
+@import_options
+def command(root: Path, knowledge_graph: Path | None, fps: float, emg_rate: float | None, name: str, force: bool,
+            workers: int, quiet: bool) -> None:
+    """Import FLEX: frames of every view, skeleton, sEMG, split scores and the knowledge graph."""
+    import_flex(root, name, knowledge_graph=knowledge_graph, fps=fps, emg_rate=emg_rate, workers=workers,
+                force=force, progress=not quiet).echo()
