@@ -202,6 +202,18 @@ def conform(table: str, data: Any) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def as_expression(filter: Any) -> Any:
+    """A ``pyarrow.compute`` expression from a mapping column -> value or list of values (AND-ed);
+    an expression or None is returned as it is."""
+    if not isinstance(filter, Mapping):
+        return filter
+    expr = None
+    for col, val in filter.items():
+        term = pc.field(col).isin(list(val)) if isinstance(val, (list, tuple, set)) else pc.field(col) == val
+        expr = term if expr is None else expr & term
+    return expr
+
+
 class Dataset:
     """A dataset in the store. Obtain one with :func:`open_dataset` or :func:`building`."""
 
@@ -278,13 +290,7 @@ class Dataset:
             columns: Columns to read (default all).
             filter: A ``pyarrow.compute`` expression, or a mapping column -> value or list of values.
         """
-        if isinstance(filter, Mapping):
-            expr = None
-            for col, val in filter.items():
-                term = pc.field(col).isin(list(val)) if isinstance(val, (list, tuple, set)) else pc.field(col) == val
-                expr = term if expr is None else expr & term
-            filter = expr
-        return self.scanner_dataset(table).to_table(columns=columns, filter=filter)
+        return self.scanner_dataset(table).to_table(columns=columns, filter=as_expression(filter))
 
     def df(self, table: str, columns: list[str] | None = None, filter: Any = None):
         """Like :meth:`read`, as a pandas DataFrame."""
@@ -358,6 +364,37 @@ class Transaction:
         info = self.meta["tables"].setdefault(table, {"parts": [], "rows": 0})
         info["parts"].append(self._write_part(table, tbl))
         info["rows"] += len(tbl)
+
+    def delete(self, table: str, where: Any) -> int:
+        """Remove the rows of ``table`` that match ``where`` and return how many were removed.
+
+        Args:
+            table: Table name.
+            where: A ``pyarrow.compute`` expression, or a mapping as in :meth:`Dataset.read`; rows
+                where it is null are kept.
+
+        Only the parts that hold a matching row are read whole and rewritten; the others are only
+        scanned for the filter's columns and kept as they are.
+        """
+        info = self.meta["tables"].get(table)
+        if not info:
+            return 0
+        expr = as_expression(where)
+        kept, removed = [], 0
+        for name in info["parts"]:
+            part = pads.dataset(str(self.ds.path / "tables" / table / name), schema=TABLES[table].schema,
+                                format="parquet")
+            if not part.count_rows(filter=expr):
+                kept.append(name)
+                continue
+            tbl = part.to_table()
+            rest = pads.dataset(tbl).to_table(filter=~expr | expr.is_null())
+            removed += len(tbl) - len(rest)
+            if len(rest):
+                kept.append(self._write_part(table, rest))
+        info["parts"] = kept
+        info["rows"] -= removed
+        return removed
 
     def set_source(self, corpus: str, **fields: Any) -> None:
         """Record (or replace) the source of a corpus: root, importer, version, fingerprint, options."""

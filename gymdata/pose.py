@@ -1,0 +1,702 @@
+"""Pose extraction: MediaPipe BlazePose on the clips of a dataset (``gymdata pose NAME``).
+
+The model is the legacy MediaPipe Pose solution of ``mediapipe==0.10.21`` with its bundled *full*
+landmark model (``model_complexity=1``; 0 and 2 download their models at first use and fail
+offline). One ``poses`` row is written per processed frame: 33 x (x, y, z, visibility),
+world coordinates (null where no person was found), the detected flag and a ``source`` naming the
+version and every parameter, e.g. ``mediapipe-0.10.21/full?mode=video&det=0.5&trk=0.5``.
+
+Two modes:
+
+* **every frame** (default): video mode (``static_image_mode=False``). The detector runs on the
+  first frame and whenever the track is lost; landmarks are tracked and smoothed in between. A worker
+  keeps one ``Pose`` and calls ``reset()`` before each clip, which restarts the graph: no tracking or
+  smoothing state crosses clips, and the results are those of a fresh ``Pose`` (a reset costs about
+  0.1 s of CPU, less than building a new one).
+* ``--frames T``: T frames sampled uniformly, ``linspace(0, N-1, T)`` rounded, as the scoring
+  projects sample. Each frame is processed on its own (``static_image_mode=True``): tracking and
+  smoothing across frames that lie far apart would be meaningless. Only distinct indices are stored
+  (a clip shorter than T repeats indices; :func:`gymdata.features.load_pose_sequences` re-expands
+  them).
+
+Cache, resume, replace:
+
+* Each clip's result is cached (:mod:`gymdata.cache`) under the hash of the clip's bytes plus the
+  model, version and parameters, as soon as the clip is done. The cache lives in
+  ``$GYMDATA_HOME/cache/pose`` unless ``--cache-dir`` or ``$GYMDATA_POSE_CACHE`` says otherwise,
+  and is shared by all datasets: a rerun, or the same clip in another dataset or under another name,
+  costs nothing.
+* The ``poses`` table is committed from the results in batches (atomic store transactions). An
+  interrupted run has lost at most the clips in flight; the next run reads the others from the
+  cache. Each commit replaces the clips' earlier MediaPipe rows (sources starting with
+  ``mediapipe``) and keeps rows of other sources (e.g. ``corpus`` poses shipped with ALEX-GYM-1).
+* Each clip's quality (:func:`clip_quality`) and cache key go into ``videos.extras["pose"]`` in the
+  same commit; a rerun whose clips are cached *and* already committed writes nothing.
+
+Parallelism: ``-j N`` worker processes (:func:`gymdata.runner.run_tasks`, spawn), one clip per
+task; inside a worker the next frames are decoded in a thread while MediaPipe (which releases the
+GIL) runs. ``--engine ray`` sends the same tasks to Ray: a local Ray, or the cluster named by
+``RAY_ADDRESS``; the clips' paths (and the cache folder) must then be readable from every node.
+Unreadable clips are reported and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from gymdata import store
+from gymdata.cache import ResultCache, content_hash, file_signature, result_key
+from gymdata.errors import CorruptMediaError, GymdataError, InputError
+from gymdata.runner import ENGINES, run_tasks
+
+MEDIAPIPE_VERSION = "0.10.21"
+MODEL = "full"  # pose_landmark_full.tflite, model_complexity=1: the model bundled in the wheel
+#: MediaPipe's defaults, as used by the scoring projects and most public code.
+DETECTION_CONFIDENCE = 0.5
+TRACKING_CONFIDENCE = 0.5
+SOURCE_PREFIX = "mediapipe"
+NUM_LANDMARKS = 33
+#: Rows per ``poses`` commit (about 1 KB each in memory before the commit).
+BATCH_FRAMES = 50_000
+_PREFETCH = 4  # decoded frames queued ahead of MediaPipe in a worker
+
+#: Thresholds of the quality flags (see :func:`clip_quality`), in torso lengths.
+STATIC_MOTION = 0.25
+JUMP_TORSOS = 0.75
+LOW_DETECTION = 0.5
+#: Frames per clip looked at again for a second person (:func:`other_person`), one per this many
+#: processed frames, at most ``PEOPLE_CHECKS`` (each costs one static-mode inference).
+PEOPLE_CHECKS = 3
+PEOPLE_CHECK_MIN_FRAMES = 32
+_PER_FRAME = ("frames", "landmarks", "world", "detected")
+
+
+@dataclass(frozen=True)
+class PoseParams:
+    """What changes the result of an extraction (part of the cache key and of ``source``).
+
+    Attributes:
+        frames: T uniformly sampled frames per clip (static image mode), or None for every frame
+            (video mode).
+    """
+
+    frames: int | None = None
+
+    @property
+    def static(self) -> bool:
+        return self.frames is not None
+
+    @property
+    def source(self) -> str:
+        """The ``poses.source`` of rows made with these parameters."""
+        if self.static:
+            query = f"mode=static&frames={self.frames}&det={DETECTION_CONFIDENCE}"
+        else:
+            query = f"mode=video&det={DETECTION_CONFIDENCE}&trk={TRACKING_CONFIDENCE}"
+        return f"{SOURCE_PREFIX}-{MEDIAPIPE_VERSION}/{MODEL}?{query}"
+
+    def key_params(self, num_frames: int) -> dict:
+        """Parameters of the cache key (sampled indices depend on the clip's frame count)."""
+        params = {"model": f"{SOURCE_PREFIX}-{MEDIAPIPE_VERSION}/{MODEL}", "static": self.static,
+                  "det": DETECTION_CONFIDENCE, "trk": TRACKING_CONFIDENCE, "layout": "blazepose33/v1",
+                  "people_checks": f"{PEOPLE_CHECKS}/{PEOPLE_CHECK_MIN_FRAMES}/v1"}
+        if self.static:
+            params.update(frames=self.frames, num_frames=int(num_frames))
+        return params
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to process (picklable: sent to worker processes or Ray tasks)."""
+
+    video_id: str
+    files: tuple[str, ...]  # the video file, or the frame images in order
+    media_kind: str
+    num_frames: int
+    params: PoseParams
+    cache_dir: str
+    signature: str
+    content: str | None = None  # content hash when the memo knows it
+    force: bool = False
+
+
+@dataclass
+class ClipResult:
+    """What a worker returns for a clip: the arrays and where they came from."""
+
+    video_id: str
+    key: str
+    signature: str
+    content: str
+    arrays: dict[str, np.ndarray]
+    cached: bool
+    seconds: float = 0.0
+
+    @property
+    def frames(self) -> int:
+        return len(self.arrays["frames"])
+
+
+# -- in the worker ----------------------------------------------------------------------------
+
+_ESTIMATORS: dict[bool, Any] = {}
+
+
+def _estimator(static: bool):
+    """This process's MediaPipe Pose for a mode (built once; MediaPipe is imported here only)."""
+    if static not in _ESTIMATORS:
+        import cv2
+
+        cv2.setNumThreads(1)  # image decoding in the worker: one thread, the workers are the parallelism
+        import mediapipe as mp
+
+        if mp.__version__ != MEDIAPIPE_VERSION:
+            raise InputError(f"mediapipe {mp.__version__} is installed, gymdata pose needs {MEDIAPIPE_VERSION}",
+                             hint=f"pip install mediapipe=={MEDIAPIPE_VERSION} (the last release with the bundled model)")
+        _ESTIMATORS[static] = mp.solutions.pose.Pose(
+            static_image_mode=static, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
+            min_detection_confidence=DETECTION_CONFIDENCE, min_tracking_confidence=TRACKING_CONFIDENCE)
+    return _ESTIMATORS[static]
+
+
+class _Raised:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def prefetch(items: Iterator, depth: int = _PREFETCH) -> Iterator:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (decoding overlaps inference).
+
+    Exceptions raised by ``items`` are re-raised in the consumer; closing the generator stops the
+    thread.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    break
+            else:
+                put(done)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which re-raises it)
+            put(_Raised(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="gymdata-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def frame_indices(num_frames: int, params: PoseParams) -> np.ndarray | None:
+    """The frames to process: None for every frame, else the distinct sampled indices."""
+    if not params.static:
+        return None
+    from gymdata.media import sample_indices
+
+    return np.unique(sample_indices(num_frames, params.frames))
+
+
+def iter_clip(files: tuple[str, ...], media_kind: str, indices: np.ndarray | None) -> Iterator[tuple[int, np.ndarray]]:
+    """Decoded RGB frames of a clip as ``(index, image)``."""
+    from gymdata.media import iter_images, iter_video
+
+    if media_kind == "video":
+        return iter_video(files[0], None if indices is None else indices.tolist())
+    paths = [Path(f) for f in files]
+    return iter_images(paths, None if indices is None else [i for i in indices.tolist() if i < len(paths)])
+
+
+def people_check_frames(indices: list[int]) -> list[int]:
+    """The frames re-examined for a second person: up to ``PEOPLE_CHECKS`` at evenly spaced
+    quantiles of the processed frames, none for clips under ``PEOPLE_CHECK_MIN_FRAMES`` frames."""
+    k = min(PEOPLE_CHECKS, len(indices) // PEOPLE_CHECK_MIN_FRAMES)
+    return [indices[(len(indices) * (q + 1)) // (k + 1)] for q in range(k)]
+
+
+def estimate(frames: Iterable[tuple[int, np.ndarray]], pose, *, static: bool,
+             keep: Iterable[int] = ()) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
+    """Run a MediaPipe Pose over ``(index, rgb)`` frames.
+
+    Args:
+        frames: The clip's decoded frames.
+        pose: A MediaPipe Pose (reset first in video mode).
+        static: Whether ``pose`` is in static image mode.
+        keep: Frame indices whose images are returned as well (for :func:`other_person`).
+
+    Returns:
+        The clip's arrays: ``frames`` (N,) int32, ``landmarks`` (N, 33, 4) float32 (x, y, z,
+        visibility; zeros where no person was found), ``world`` (N, 33, 3) float32 metres (zeros
+        where none), ``detected`` (N,) bool; and the kept images by frame index.
+    """
+    if not static:
+        pose.reset()  # a fresh graph: no tracking or smoothing state from the previous clip
+    keep = set(keep)
+    kept: dict[int, np.ndarray] = {}
+    idx, lms, worlds, det = [], [], [], []
+    zeros_lm = np.zeros((NUM_LANDMARKS, 4), np.float32)
+    zeros_w = np.zeros((NUM_LANDMARKS, 3), np.float32)
+    for i, rgb in frames:
+        res = pose.process(rgb)
+        idx.append(i)
+        if i in keep:
+            kept[i] = rgb
+        if res.pose_landmarks is None:
+            lms.append(zeros_lm)
+            worlds.append(zeros_w)
+            det.append(False)
+            continue
+        lms.append(np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], np.float32))
+        world = res.pose_world_landmarks
+        worlds.append(zeros_w if world is None else np.array([(p.x, p.y, p.z) for p in world.landmark], np.float32))
+        det.append(True)
+    if not idx:
+        raise CorruptMediaError("no frame could be decoded", hint="re-encode or remove the clip")
+    arrays = {
+        "frames": np.asarray(idx, np.int32),
+        "landmarks": np.stack(lms),
+        "world": np.stack(worlds),
+        "detected": np.asarray(det, bool),
+    }
+    return arrays, kept
+
+
+def other_person(rgb: np.ndarray, landmarks: np.ndarray, static_pose) -> bool:
+    """Whether a second person is in the frame: the tracked person's box (landmarks' extent plus a
+    margin) is painted grey, MediaPipe looks again (static image mode), and a person whose limbs are
+    visible (mean visibility >= 0.5) with the hip centre outside that box counts."""
+    h, w = rgb.shape[:2]
+    x, y = landmarks[:, 0], landmarks[:, 1]
+    mx, my = 0.15 * (x.max() - x.min()) + 0.02, 0.15 * (y.max() - y.min()) + 0.02
+    x0, x1, y0, y1 = x.min() - mx, x.max() + mx, y.min() - my, y.max() + my
+    masked = rgb.copy()
+    masked[int(np.clip(y0, 0, 1) * h) : int(np.clip(y1, 0, 1) * h), int(np.clip(x0, 0, 1) * w) : int(np.clip(x1, 0, 1) * w)] = 127
+    res = static_pose.process(masked)
+    if res.pose_landmarks is None:
+        return False
+    other = np.array([(p.x, p.y, p.visibility) for p in res.pose_landmarks.landmark])
+    if other[_BODY, 2].mean() < 0.5:
+        return False
+    hx, hy = other[[23, 24], :2].mean(axis=0)
+    return not (x0 <= hx <= x1 and y0 <= hy <= y1)
+
+
+def extract_clip(job: ClipJob) -> ClipResult:
+    """Process one clip (runs in a worker): hash it, return its cached result or compute and cache it.
+
+    Raises:
+        InputError, CorruptMediaError: If the clip cannot be read (the runner reports and skips it).
+    """
+    start = time.perf_counter()
+    try:
+        content = job.content or content_hash(job.files)
+    except OSError as exc:
+        raise InputError(f"cannot read clip: {exc.strerror or exc}", path=exc.filename or job.files[0]) from None
+    key = result_key(content, job.params.key_params(job.num_frames))
+    cache = ResultCache(job.cache_dir)
+    if not job.force:
+        arrays = cache.load(key)
+        if arrays is not None:
+            return ClipResult(job.video_id, key, job.signature, content, arrays, True, time.perf_counter() - start)
+    indices = frame_indices(job.num_frames, job.params)
+    checks = people_check_frames(list(range(job.num_frames)) if indices is None else indices.tolist())
+    pose = _estimator(job.params.static)
+    frames = prefetch(iter_clip(job.files, job.media_kind, indices))
+    try:
+        arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
+    finally:
+        frames.close()
+    row = {int(f): n for n, f in enumerate(arrays["frames"])}
+    checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
+    arrays["people_checked"] = np.asarray(checked, np.int32)
+    arrays["people_other"] = np.asarray(
+        [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
+    try:
+        cache.save(key, arrays)  # the per-clip commit: an interrupted run resumes from here
+    except OSError:
+        pass  # a read-only or remote cache: the driver stores the result on its side
+    return ClipResult(job.video_id, key, job.signature, content, arrays, False, time.perf_counter() - start)
+
+
+# -- quality flags ----------------------------------------------------------------------------
+
+_BODY = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
+
+
+def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height: int | None = None) -> dict:
+    """Per-clip quality figures and flags from its landmarks.
+
+    Positions are made isotropic (x times width / height) and measured in torso lengths (median
+    shoulder-mid to hip-mid distance over the detected frames), so the figures do not depend on the
+    resolution or on how large the person is in the frame.
+
+    Returns:
+        A JSON-able dict: ``frames``, ``detected``, ``detection_rate``, ``mean_visibility`` (mean of
+        the 33 visibilities over detected frames), ``motion`` (median over the 12 limb joints of the
+        10-90 percentile range of their position, in torso lengths), ``jumps`` (frame-to-frame moves
+        of the hip centre larger than ``JUMP_TORSOS`` torso lengths: a switch to another person or a
+        cut), ``lost`` (times the person was lost after being found), ``people_checked`` and
+        ``other_person`` (frames looked at again with the tracked person masked out, and how many of
+        them showed someone else: :func:`other_person`) and ``flags``: ``no_person``,
+        ``low_detection`` (rate under ``LOW_DETECTION``), ``static`` (motion under ``STATIC_MOTION``:
+        a hold such as a plank, or a still camera on no exercise), ``multiple_people`` (another person
+        in at least half the checked frames: the landmarks may belong to either) and
+        ``unstable_track`` (two jumps or more: several people, cuts or a moving camera).
+    """
+    lm = arrays["landmarks"]
+    det = arrays["detected"].astype(bool)
+    n, nd = len(det), int(det.sum())
+    checked = len(arrays.get("people_checked", ()))
+    others = int(np.sum(arrays.get("people_other", ())))
+    out: dict[str, Any] = {"frames": n, "detected": nd, "detection_rate": round(nd / n, 4) if n else 0.0,
+                           "people_checked": checked, "other_person": others}
+    flags = []
+    if nd == 0:
+        out.update(mean_visibility=0.0, motion=None, jumps=0, lost=0, flags=["no_person"])
+        return out
+    aspect = (width / height) if width and height else 1.0
+    xy = lm[det][..., :2].astype(np.float64) * np.array([aspect, 1.0])
+    hip = xy[:, [23, 24]].mean(axis=1)
+    torso = float(np.median(np.linalg.norm(xy[:, [11, 12]].mean(axis=1) - hip, axis=-1)))
+    torso = max(torso, 1e-3)
+    spread = np.percentile(xy[:, _BODY], 90, axis=0) - np.percentile(xy[:, _BODY], 10, axis=0)
+    motion = float(np.median(np.linalg.norm(spread, axis=-1)) / torso)
+    # between adjacent frames only: a gap counts in `lost`, and sampled frames lie too far apart
+    adjacent = np.diff(arrays["frames"][det]) == 1
+    steps = np.linalg.norm(np.diff(hip, axis=0), axis=-1) / torso
+    jumps = int(np.sum((steps > JUMP_TORSOS) & adjacent))
+    lost = int(np.sum(det[:-1] & ~det[1:]))
+    if nd / n < LOW_DETECTION:
+        flags.append("low_detection")
+    if motion < STATIC_MOTION and nd >= 2:
+        flags.append("static")
+    if checked and 2 * others >= checked:
+        flags.append("multiple_people")
+    if jumps >= 2:
+        flags.append("unstable_track")
+    out.update(mean_visibility=round(float(lm[det][..., 3].mean()), 4), motion=round(motion, 4),
+               jumps=jumps, lost=lost, flags=flags)
+    return out
+
+
+# -- in the driver ----------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``$GYMDATA_POSE_CACHE``, else ``$GYMDATA_HOME/cache/pose``."""
+    env = os.environ.get("GYMDATA_POSE_CACHE")
+    return Path(env).absolute() if env else store.home() / "cache" / "pose"
+
+
+def clip_files(ds: store.Dataset, corpus: str, path: str, media_kind: str) -> tuple[str, ...]:
+    """The files of a clip: its video file, or its frame images in order.
+
+    Raises:
+        InputError: If the video or frame folder is missing, or the folder holds no image.
+    """
+    from gymdata.media import list_frame_files
+
+    where = ds.resolve(corpus, path)
+    if media_kind == "video":
+        if not where.is_file():
+            raise InputError("video file not found", path=where, hint="re-import the corpus or restore the file")
+        return (str(where),)
+    files = list_frame_files(where.parent, where.name) if "*" in where.name else list_frame_files(where)
+    if not files:
+        raise CorruptMediaError("no frame images", path=where, hint="check the frame folder or pattern")
+    return tuple(str(f) for f in files)
+
+
+def poses_table(video_ids: list[str], results: list[dict[str, np.ndarray]], source: str):
+    """An Arrow ``poses`` table from per-clip arrays, built column-wise from numpy."""
+    import pyarrow as pa
+
+    counts = np.array([len(r["frames"]) for r in results], np.int64)
+    n = int(counts.sum())
+    det = np.concatenate([r["detected"] for r in results]) if n else np.zeros(0, bool)
+    lm = np.concatenate([r["landmarks"].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
+    world = np.concatenate([r["world"][r["detected"]].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
+    world_offsets = np.concatenate([[0], np.cumsum(np.where(det, 99, 0))]).astype(np.int32)
+    return pa.table({
+        "video_id": pa.array(np.repeat(np.array(video_ids, dtype=object), counts), pa.string()),
+        "frame": pa.array(np.concatenate([r["frames"] for r in results]) if n else np.zeros(0, np.int32), pa.int32()),
+        "layout": pa.repeat(pa.scalar("blazepose33"), n),
+        "landmarks": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * 132),
+                                              pa.array(lm, pa.float32())),
+        "world": pa.ListArray.from_arrays(pa.array(world_offsets), pa.array(world, pa.float32()),
+                                          mask=pa.array(~det)),
+        "detected": pa.array(det, pa.bool_()),
+        "source": pa.repeat(pa.scalar(source), n),
+    })
+
+
+@dataclass
+class PoseReport:
+    """What ``gymdata pose`` did."""
+
+    dataset: str
+    source: str
+    clips: int = 0
+    extracted: int = 0
+    cached: int = 0
+    up_to_date: int = 0
+    frames: int = 0
+    detected: int = 0
+    seconds: float = 0.0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
+    quality: dict[str, dict] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The summary, as printed by the CLI."""
+        rate = f"{self.detected / self.frames:.1%}" if self.frames else "-"
+        fps = f"{self.frames / self.seconds:,.0f}" if self.seconds > 0 else "-"
+        out = [
+            (f"pose {self.dataset!r} ({self.source}): {self.clips} clip(s): {self.extracted} extracted, "
+             f"{self.cached} from the cache ({self.up_to_date} already in the dataset), {len(self.failed)} failed"),
+            f"  {self.frames:,} frames, person detected in {rate}, {self.seconds:.1f} s ({fps} frames/s)",
+        ]
+        if self.flagged:
+            out.append(f"flagged {len(self.flagged)} clip(s):")
+            for vid, flags in sorted(self.flagged.items()):
+                q = self.quality.get(vid, {})
+                out.append(f"  {vid}: {', '.join(flags)} (person in {q.get('detection_rate', 0):.0%} of frames, "
+                           f"motion {q.get('motion') if q.get('motion') is not None else '-'}, "
+                           f"hip jumps {q.get('jumps', 0)}, someone else in {q.get('other_person', 0)}/"
+                           f"{q.get('people_checked', 0)} checked frames)")
+        if self.failed:
+            out.append(f"failed {len(self.failed)} clip(s) (skipped):")
+            out += [f"  {vid}: {why}" for vid, why in sorted(self.failed)]
+        return out
+
+
+class _Committer:
+    """Collects clip results and commits them to the dataset in batches (one transaction each)."""
+
+    def __init__(self, ds: store.Dataset, params: PoseParams, info: dict[str, dict], report: PoseReport,
+                 batch_frames: int):
+        self.ds, self.params, self.info, self.report = ds, params, info, report
+        self.batch_frames = batch_frames
+        self.pending: list[tuple[str, str, dict[str, np.ndarray]]] = []
+        self.pending_frames = 0
+
+    def add(self, video_id: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+        row = self.info[video_id]
+        keep = arrays["frames"] < row["num_frames"]  # the dataset's frame count bounds the rows
+        if not keep.all():
+            arrays = {name: a[keep] if name in _PER_FRAME else a for name, a in arrays.items()}
+        quality = clip_quality(arrays, row["width"], row["height"])
+        quality.update(source=self.params.source, key=key)
+        self.report.quality[video_id] = quality
+        self.report.frames += quality["frames"]
+        self.report.detected += quality["detected"]
+        if quality["flags"]:
+            self.report.flagged[video_id] = quality["flags"]
+        self.pending.append((video_id, key, arrays))
+        self.pending_frames += len(arrays["frames"])
+        if self.pending_frames >= self.batch_frames:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = [vid for vid, _, _ in self.pending]
+        table = poses_table(ids, [a for _, _, a in self.pending], self.params.source)
+        with self.ds.transaction() as txn:
+            txn.delete("poses", pc.field("video_id").isin(ids) & pc.starts_with(pc.field("source"), SOURCE_PREFIX))
+            txn.append("poses", table)
+            videos = self.ds.read("videos")
+            extras = videos.column("extras").to_pylist()
+            for i, vid in enumerate(videos.column("video_id").to_pylist()):
+                if vid in self.report.quality and vid in ids:
+                    doc = json.loads(extras[i]) if extras[i] else {}
+                    doc["pose"] = self.report.quality[vid]
+                    extras[i] = json.dumps(doc)
+            txn.write("videos", videos.set_column(videos.schema.get_field_index("extras"), "extras",
+                                                  pa.array(extras, pa.string())))
+        self.pending, self.pending_frames = [], 0
+
+
+def extract_poses(
+    name: str,
+    *,
+    workers: int = 1,
+    frames: int | None = None,
+    engine: str = "local",
+    force: bool = False,
+    cache_dir: str | Path | None = None,
+    video_ids: Iterable[str] | None = None,
+    progress: bool = True,
+    batch_frames: int = BATCH_FRAMES,
+) -> PoseReport:
+    """Extract BlazePose landmarks for the clips of a dataset (see the module docstring).
+
+    Args:
+        name: Dataset name.
+        workers: Worker processes (``engine='local'``).
+        frames: Sample T frames per clip (static image mode) instead of every frame (video mode).
+        engine: ``local`` (process pool) or ``ray``.
+        force: Recompute every clip, ignoring (and overwriting) the cache.
+        cache_dir: Cache folder (default :func:`default_cache_dir`).
+        video_ids: Only these clips (default all).
+        progress: Show a progress bar.
+        batch_frames: Rows per commit of the ``poses`` table.
+
+    Returns:
+        A :class:`PoseReport` (clips extracted, cached, failed with reasons, frames, flags, time).
+
+    Raises:
+        DatasetNotFoundError: If there is no such dataset.
+        InputError: On a bad option.
+    """
+    start = time.perf_counter()
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}", hint=f"use one of {', '.join(ENGINES)}")
+    if frames is not None and frames < 1:
+        raise InputError(f"--frames must be at least 1, not {frames}")
+    ds = store.open_dataset(name)
+    params = PoseParams(frames)
+    report = PoseReport(ds.name, params.source)
+    if not ds.has("videos"):
+        return report
+    cache = ResultCache(cache_dir or default_cache_dir())
+    videos = ds.read("videos", columns=["video_id", "corpus", "path", "media_kind", "num_frames", "width",
+                                        "height", "extras"]).to_pylist()
+    if video_ids is not None:
+        wanted = set(video_ids)
+        unknown = wanted - {v["video_id"] for v in videos}
+        if unknown:
+            raise InputError(f"unknown video_id(s) {', '.join(sorted(unknown)[:5])} in dataset {name!r}")
+        videos = [v for v in videos if v["video_id"] in wanted]
+    info = {v["video_id"]: v for v in videos}
+    report.clips = len(videos)
+    committer = _Committer(ds, params, info, report, batch_frames)
+    jobs, hits = [], []
+    for v in videos:
+        vid = v["video_id"]
+        try:
+            files = clip_files(ds, v["corpus"], v["path"], v["media_kind"])
+            signature = file_signature(files)
+        except (GymdataError, OSError) as exc:
+            report.failed.append((vid, str(exc)))
+            continue
+        content = cache.known_hash(signature)
+        job = ClipJob(vid, files, v["media_kind"], int(v["num_frames"]), params, str(cache.root), signature,
+                      content, force)
+        key = content and result_key(content, params.key_params(job.num_frames))
+        if key and not force and cache.has(key):
+            hits.append((job, key))
+        else:
+            jobs.append(job)
+    try:
+        for job, key in hits:  # known content, result in the cache: no worker needed
+            done = _committed(info[job.video_id]["extras"])
+            if done.get("key") == key and done.get("source") == params.source:
+                report.cached += 1
+                report.up_to_date += 1
+                _count_committed(report, job.video_id, done)
+                continue
+            arrays = cache.load(key)
+            if arrays is None:  # unreadable cache file: compute the clip again
+                jobs.append(job)
+                continue
+            report.cached += 1
+            committer.add(job.video_id, key, arrays)
+        for outcome in run_tasks(extract_clip, jobs, workers=workers, engine=engine, desc="pose", unit="clip",
+                                 progress=progress, chunksize=1, count=lambda r: r.frames):
+            if not outcome.ok:
+                report.failed.append((outcome.item.video_id, outcome.error))
+                continue
+            res: ClipResult = outcome.value
+            cache.remember(res.signature, res.content)
+            if not cache.has(res.key):  # computed on another node (Ray) with its own cache
+                cache.save(res.key, res.arrays)
+            if res.cached:
+                report.cached += 1
+            else:
+                report.extracted += 1
+            committer.add(res.video_id, res.key, res.arrays)
+    finally:
+        committer.flush()  # on an interrupt too: finished clips are kept
+        report.seconds = time.perf_counter() - start
+    return report
+
+
+def _committed(extras: str | None) -> dict:
+    try:
+        doc = json.loads(extras) if extras else {}
+    except ValueError:
+        return {}
+    pose = doc.get("pose") if isinstance(doc, dict) else None
+    return pose if isinstance(pose, dict) else {}
+
+
+def _count_committed(report: PoseReport, vid: str, quality: dict) -> None:
+    report.quality[vid] = quality
+    report.frames += int(quality.get("frames", 0))
+    report.detected += int(quality.get("detected", 0))
+    if quality.get("flags"):
+        report.flagged[vid] = list(quality["flags"])
+
+
+@click.command("pose")
+@click.argument("name")
+@click.option("-j", "--workers", default=1, show_default=True, help="Worker processes (local engine).")
+@click.option("--frames", "frames", type=int, default=None,
+              help="Sample T frames per clip uniformly (static image mode) instead of every frame.")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: process pool; ray: Ray tasks (local Ray, or the cluster in RAY_ADDRESS).")
+@click.option("--force", is_flag=True, help="Recompute every clip, ignoring the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder (default $GYMDATA_POSE_CACHE or $GYMDATA_HOME/cache/pose).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(name: str, workers: int, frames: int | None, engine: str, force: bool, cache_dir: Path | None,
+            quiet: bool) -> None:
+    """Extract MediaPipe BlazePose landmarks for every clip of dataset NAME.
+
+    Every frame in video (tracking) mode, or T sampled frames with --frames T. Results are cached by
+    clip content, committed in batches (rerun to resume after an interruption), and replace earlier
+    MediaPipe poses of the same clips; poses from other sources are kept.
+    """
+    report = extract_poses(name, workers=workers, frames=frames, engine=engine, force=force, cache_dir=cache_dir,
+                           progress=not quiet)
+    for line in report.lines():
+        click.echo(line)
