@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -89,16 +89,18 @@ def _check_videos(ds: Dataset, videos: pa.Table, check_media: bool) -> list[str]
     if bad:
         problems.append(f"videos.extras: not a JSON object for {_ids(bad)}")
     if check_media:
+        roots = {corpus: str(ds.resolve(corpus, "")) for corpus in df["corpus"].unique()}
         missing = [vid for vid, corpus, path in zip(df["video_id"], df["corpus"], df["path"])
-                   if not _media_exists(ds.resolve(corpus, path))]
+                   if not _media_exists(os.path.join(roots[corpus], path))]
         if missing:
             problems.append(f"videos.path: media not found for {_ids(missing)}")
     return problems
 
 
-def _media_exists(path: Path) -> bool:
-    # frame clips may be stored as a folder or as a glob pattern inside a folder
-    return path.exists() or ("*" in path.name and path.parent.is_dir())
+def _media_exists(path: str) -> bool:
+    # frame clips may be stored as a folder or as a glob pattern inside a folder; strings, not
+    # pathlib, because this runs once per clip
+    return os.path.exists(path) or ("*" in os.path.basename(path) and os.path.isdir(os.path.dirname(path)))
 
 
 def _frames_in_range(table: str, df, frames: dict, cols: tuple[str, ...]) -> list[str]:
