@@ -56,11 +56,12 @@ print(json.dumps({"clips": len(ds), "with_metadata": ok, "from_dir_s": loaded - 
 """
 
 
-def run_measured(cmd: list[str], env: dict) -> tuple[float, int, int, str]:
-    """Run ``cmd``; return (wall seconds, peak tree RSS bytes, peak single-process RSS bytes, stdout)."""
+def run_measured(cmd: list[str], env: dict) -> tuple[float, float, int, int, str]:
+    """Run ``cmd``; return (wall s, CPU s of it and its waited-for children, peak tree RSS bytes,
+    peak single-process RSS bytes or 0 if an earlier child was bigger, stdout)."""
     import psutil
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -91,8 +92,10 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, int, int, str]:
     sampler.join()
     if proc.returncode:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return wall, peak, single if single > before * 1024 else 0, out
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    single = after.ru_maxrss * 1024 if after.ru_maxrss > before.ru_maxrss else 0
+    return wall, cpu, peak, single, out
 
 
 def subset_tree(root: Path, dest: Path, n: int) -> int:
@@ -150,15 +153,16 @@ def main() -> None:
         env = dict(os.environ, GYMDATA_HOME=str(work / "store"), FIFTYONE_DO_NOT_TRACK="true")
         cmd = [sys.executable, "-m", "gymdata.cli", "import", "ucf101", str(root), "--name", "bench",
                "--classes", "all", "-j", str(args.workers), "--quiet", "--force"]
-        ours, ours_tree, ours_single, out = run_measured(cmd, env)
+        ours, ours_cpu, ours_tree, ours_single, out = run_measured(cmd, env)
         print(out.strip())
-        result = {"clips": n_clips, "workers": args.workers, "gymdata_s": round(ours, 2),
+        result = {"clips": n_clips, "workers": args.workers, "load_avg_1min": round(os.getloadavg()[0], 1),
+                  "gymdata_s": round(ours, 2), "gymdata_cpu_s": round(ours_cpu, 2),
                   "gymdata_clips_per_s": round(n_clips / ours, 1),
                   "gymdata_peak_rss_tree_mib": round(ours_tree / 2**20, 1),
                   "gymdata_peak_rss_process_mib": round(ours_single / 2**20, 1)}
         print(f"gymdata: {ours:.1f}s for {n_clips:,} clips = {n_clips / ours:,.0f} clips/s "
-              f"({1000 * ours / n_clips:.2f} ms/clip); peak RSS {ours_tree / 2**20:,.0f} MiB summed over "
-              f"the process tree, {ours_single / 2**20:,.0f} MiB largest process")
+              f"({1000 * ours / n_clips:.2f} ms/clip, CPU {ours_cpu:.1f}s); peak RSS {ours_tree / 2**20:,.0f} MiB "
+              f"summed over the process tree, {ours_single / 2**20:,.0f} MiB largest process")
 
         if not args.no_reference:
             if shutil.which("ffprobe") is None:
@@ -169,8 +173,8 @@ def main() -> None:
                 shutil.rmtree(ref_dir, ignore_errors=True)
                 subset_tree(root, ref_dir, args.reference_clips)
             fo_env = dict(env, FIFTYONE_DATABASE_DIR=str(work / "fiftyone-db"), FIFTYONE_DATABASE_VALIDATION="false")
-            ref_wall, ref_tree, ref_single, out = run_measured([sys.executable, "-c", REFERENCE_SCRIPT, str(ref_dir)],
-                                                               fo_env)
+            reference = [sys.executable, "-c", REFERENCE_SCRIPT, str(ref_dir)]
+            _wall, ref_cpu, ref_tree, _single, out = run_measured(reference, fo_env)
             ref = json.loads(out.strip().splitlines()[-1])
             per_clip = ref["total_s"] / ref["clips"]
             full = per_clip * n_clips
@@ -178,7 +182,8 @@ def main() -> None:
             result.update(reference_clips=ref["clips"], reference_with_metadata=ref["with_metadata"],
                           reference_s=round(ref["total_s"], 2), reference_ms_per_clip=round(1000 * per_clip, 2),
                           reference_full_tree_s=round(full, 1), reference_extrapolated=extrapolated,
-                          reference_peak_rss_tree_mib=round(ref_tree / 2**20, 1), speedup=round(full / ours, 1))
+                          reference_cpu_s=round(ref_cpu, 2), reference_peak_rss_tree_mib=round(ref_tree / 2**20, 1),
+                          speedup=round(full / ours, 1))
             print(f"reference (FiftyOne from_dir + compute_metadata): {ref['total_s']:.1f}s for {ref['clips']:,} clips "
                   f"({ref['with_metadata']:,} with metadata) = {1000 * per_clip:.1f} ms/clip"
                   + (f"; extrapolated to {n_clips:,} clips: {full:.0f}s" if extrapolated else ""))

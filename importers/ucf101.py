@@ -64,9 +64,10 @@ _HINT_LISTS = "download UCF101TrainTestSplits-RecognitionTask.zip and unpack it 
 
 @dataclass
 class Clip:
-    """One clip found on disk."""
+    """One clip found on disk (paths kept as strings: pathlib is slow over 13,000 clips)."""
 
-    path: Path
+    path: str  # absolute
+    rel: str  # relative to the class folders' parent: <Class>/<file>.avi
     cls: str
     group: int
     clip: int
@@ -179,7 +180,7 @@ def find_clips(videos: Path, chosen: list[str]) -> tuple[list[Clip], list[tuple[
                 if entry.name.lower().endswith(".avi"):
                     odd.append((entry.path, f"not named v_{cls}_gXX_cYY.avi"))
                 continue
-            clips.append(Clip(Path(entry.path), cls, int(m["group"]), int(m["clip"])))
+            clips.append(Clip(entry.path, f"{cls}/{entry.name}", cls, int(m["group"]), int(m["clip"])))
     return clips, odd
 
 
@@ -213,7 +214,7 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
     membership = read_split_lists(lists_dir, class_index)
     chosen = select_classes(class_index, classes)
     clips, odd = find_clips(videos, chosen)
-    on_disk = {c.path.relative_to(videos).as_posix().lower() for c in clips}
+    on_disk = {c.rel.lower() for c in clips}
     wanted = {cls.lower() for cls in chosen}
     missing = sorted(rel for key, (rel, _) in membership.items() if key.split("/", 1)[0] in wanted
                      and key not in on_disk)
@@ -224,7 +225,7 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
         raise InputError(f"no clips of the chosen classes ({classes}) found", path=videos,
                          hint="pass the folder holding UCF-101/, or --classes all")
     for clip in clips:
-        clip.splits = membership.get(clip.path.relative_to(videos).as_posix().lower(), ("", {}))[1]
+        clip.splits = membership.get(clip.rel.lower(), ("", {}))[1]
     lists_files = [lists_dir / "classInd.txt"] + [lists_dir / f"{s}list0{f}.txt" for f in FOLDS
                                                   for s in ("train", "test")]
 
@@ -235,15 +236,17 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
         if not infos:
             raise InputError("none of the clips could be read", path=videos, hint="see the errors above")
         rows = []
+        prefix = videos.relative_to(root).as_posix() + "/" if videos != root else ""
+        exercise = {cls: vocab.normalise(cls) if cls in EXERCISE_CLASSES else "other" for cls in chosen}
         for clip in clips:
             info = infos.get(clip.path)
             if info is None:
                 continue
             group = f"g{clip.group:02d}"
             rows.append({
-                "video_id": clip.path.stem, "corpus": CORPUS, "path": clip.path.relative_to(root).as_posix(),
+                "video_id": clip.rel.rsplit("/", 1)[1][: -len(".avi")], "corpus": CORPUS, "path": prefix + clip.rel,
                 "media_kind": "video",
-                "exercise": vocab.normalise(clip.cls) if clip.cls in EXERCISE_CLASSES else "other",
+                "exercise": exercise[clip.cls],
                 "exercise_raw": clip.cls, "subject": group, "recording": f"{clip.cls}/{group}_c{clip.clip:02d}",
                 "view": None, "fps": info.fps, "num_frames": info.num_frames, "width": info.width,
                 "height": info.height, "duration": info.duration, "split": clip.splits.get(fold),
@@ -253,7 +256,7 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
         txn.write("videos", rows)
 
     return run_import(name=name, corpus=CORPUS, root=root, importer="ucf101", version=VERSION,
-                      inputs=[c.path for c in clips] + lists_files,
+                      inputs=[Path(c.path) for c in clips] + lists_files,
                       options={"classes": classes, "fold": fold, "decode_check": decode_check}, force=force,
                       build=build)
 
