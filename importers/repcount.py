@@ -43,8 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from gymdata import store, vocab
 from gymdata.errors import InputError
@@ -326,10 +324,8 @@ def add_repetitions(path: str | Path, name: str, *, skip_unmatched: bool = False
     out = make_segments(entries, Matcher(videos), skip_unmatched=skip_unmatched)
     report.skipped = [(str(path), f"{e.where}: no video matches {e.name!r}") for e in out.unmatched]
     with ds.transaction() as txn:
-        old = ds.read("segments") if ds.has("segments") else None
-        kept = old.filter(pc.invert(pc.fill_null(pc.equal(old.column("annotator"), tag), False))) if old else None
-        new = store.conform("segments", out.rows)
-        txn.write("segments", pa.concat_tables([kept, new]) if kept is not None else new)
+        txn.delete("segments", {"annotator": tag})  # what this file imported before
+        txn.append("segments", out.rows)
         txn.set_source(tag, root=str(path.parent), importer="repcount", version=VERSION, fingerprint=fp,
                        options=options, skipped=[p for p, _ in report.skipped])
         staged = copy.copy(ds)  # validate what the transaction would commit, before it does
