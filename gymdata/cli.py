@@ -103,9 +103,57 @@ def import_group() -> None:
     """Import a corpus into the store (one subcommand per importer)."""
 
 
-@cli.group("export", cls=PluginGroup, plugin_group="gymdata.exporters")
-def export_group() -> None:
-    """Export a dataset to another format (one subcommand per format)."""
+def _describe_formats() -> list[str]:
+    lines = []
+    for fmt in sorted(registry.available("gymdata.exporters")):
+        exporter = registry.load("gymdata.exporters", fmt)
+        doc = getattr(exporter, "description", None) or (exporter.__doc__ or "").strip().split("\n")[0]
+        lines.append(f"{fmt}: {doc}")
+        for key, opt in sorted(getattr(exporter, "options", {}).items()):
+            lines.append(f"    -o {key}=... ({opt.help}; default {opt.default})")
+    return lines or ["no exporters installed"]
+
+
+@cli.command("export")
+@click.argument("name", required=False)
+@click.argument("out", required=False, type=click.Path(file_okay=True, path_type=Path))
+@click.option("-f", "--format", "fmt", metavar="F", help="Output format (see --list-formats).")
+@click.option("-s", "--split", metavar="S",
+              help="Clips to export: PART of the default split, NAME:PART, or a whole named split NAME.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="A format option (repeatable).")
+@click.option("-j", "--workers", default=2, show_default=True, help="Worker processes (media formats).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--list-formats", is_flag=True, help="List the formats and their options, then exit.")
+def export_group(name: str | None, out: Path | None, fmt: str | None, split: str | None, overwrite: bool,
+                 options: tuple[str, ...], workers: int, quiet: bool, list_formats: bool) -> None:
+    """Export dataset NAME (or one split of it) to folder OUT in format F.
+
+    \b
+    gymdata export NAME --format hf-parquet --split test OUT
+    gymdata export NAME --format arrays --split ucf-fold2:train OUT -o frames=16 -o size=112
+    OUT is built in a hidden folder next to it and appears only when the export succeeded.
+    """
+    from gymdata.errors import InputError
+
+    if list_formats:
+        click.echo("\n".join(_describe_formats()))
+        return
+    if not name or out is None:
+        raise click.UsageError("NAME and OUT are required (gymdata export NAME --format F OUT)")
+    known = sorted(registry.available("gymdata.exporters"))
+    if not fmt:
+        raise InputError("--format is required", hint=f"formats: {', '.join(known) or 'none installed'}")
+    exporter = registry.load("gymdata.exporters", fmt)
+    parsed = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"option {item!r} is not KEY=VALUE", hint="e.g. -o frames=16")
+        parsed[key.strip()] = value
+    ds = store.open_dataset(name)
+    result = exporter(ds, out, split=split, overwrite=overwrite, workers=workers, progress=not quiet, **parsed)
+    click.echo(str(result))
 
 
 @cli.group("train", cls=PluginGroup, plugin_group="gymdata.models")

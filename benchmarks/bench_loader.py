@@ -1,0 +1,163 @@
+"""Benchmark: can the torch clip loader keep a GPU busy?
+
+Measures, for an ``arrays`` export (built here from the synthetic sample unless ``--export`` is
+given):
+
+1. **loader throughput**: items/s and clips/s that a ``DataLoader`` over
+   :class:`exporters.torch_arrays.ClipDataset` delivers with N workers (two views of 16 x 224 x
+   224 uint8 frames per item by default, batch 16, shuffled, pinned memory on CUDA), after one
+   warm-up epoch (the arrays are then in the page cache, as they are during training);
+2. with ``--device cuda``: the time of one training step of the ALEX-GYM-1 vision baseline's
+   shape (one torchvision ``r3d_18`` per view, clips normalised on the GPU with
+   :func:`to_model_input`, forward + backward + Adam step, mixed precision), and the ratio
+   ``GPU step time / loader time per batch``. A ratio above 1 means the loader delivers batches
+   faster than the GPU consumes them: the loader is not the bottleneck.
+
+Run (prints a table and writes JSON with ``--json``)::
+
+    python benchmarks/bench_loader.py --workers 0,1,2                  # CPU only, this machine
+    python benchmarks/bench_loader.py --workers 0,2,4,8 --device cuda  # on a GPU machine
+
+Nothing is downloaded: ``r3d_18`` is built without pretrained weights (the step time does not
+depend on the weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+
+def build_export(workdir: Path, subjects: int, size: int, frames: int, workers: int) -> Path:
+    """Generate the sample corpus, import its ALEX-GYM-1 layout, split it, export arrays."""
+    os.environ["GYMDATA_HOME"] = str(workdir / "store")
+    from exporters.torch_arrays import exporter
+    from gymdata import store
+    from gymdata.sample import generate_sample
+    from gymdata.splits import make_split
+    from importers.alexgym import import_alexgym
+
+    t0 = time.perf_counter()
+    generate_sample(workdir / "sample", seed=0, subjects=subjects, takes=2, size=size)
+    t1 = time.perf_counter()
+    import_alexgym(workdir / "sample" / "alex-gym-1", "bench")
+    ds = store.open_dataset("bench")
+    make_split(ds)
+    t2 = time.perf_counter()
+    result = exporter(ds, workdir / "arrays", workers=workers, progress=False, frames=frames, size=size)
+    t3 = time.perf_counter()
+    print(f"built the export in {t3 - t0:.0f}s (sample {t1 - t0:.0f}s, import+split {t2 - t1:.0f}s, "
+          f"decode+write {t3 - t2:.1f}s: {result.clips / (t3 - t2):.0f} clips/s): {result}", file=sys.stderr)
+    return workdir / "arrays"
+
+
+def measure_loader(export: Path, workers: int, batch: int, epochs: int, views: tuple[str, ...],
+                   pin: bool) -> dict:
+    """Items/s delivered by a DataLoader (after one warm-up epoch)."""
+    from exporters.torch_arrays import ClipDataset
+
+    dataset = ClipDataset(export, views=views)
+    loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=pin,
+                        persistent_workers=workers > 0, drop_last=True)
+    for _ in loader:  # warm-up: worker start, page cache
+        pass
+    items, start = 0, time.perf_counter()
+    for _ in range(epochs):
+        for b in loader:
+            items += b["video"].shape[0]
+    seconds = time.perf_counter() - start
+    nbytes = int(np.prod(dataset[0]["video"].shape))
+    return {"workers": workers, "items_per_s": items / seconds, "clips_per_s": items * len(views) / seconds,
+            "batch_s": seconds / max(items // batch, 1), "MB_per_s": items * nbytes / seconds / 1e6,
+            "items": items, "batch": batch}
+
+
+def measure_gpu_step(batch: int, frames: int, size: int, views: int, steps: int, device: str) -> float:
+    """Seconds per training step of one r3d_18 per view on uint8 batches already on the GPU."""
+    from torchvision.models.video import r3d_18
+
+    from exporters.torch_arrays import to_model_input
+
+    nets = torch.nn.ModuleList([r3d_18(num_classes=8) for _ in range(views)]).to(device)
+    opt = torch.optim.Adam(nets.parameters(), lr=1e-4)
+    video = torch.randint(0, 255, (batch, views, frames, size, size, 3), dtype=torch.uint8, device=device)
+    target = torch.rand(batch, 8, device=device)
+
+    def step():
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+            logits = sum(net(to_model_input(video[:, v])) for v, net in enumerate(nets))
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", type=Path, help="an existing arrays export (default: build one from the sample)")
+    parser.add_argument("--workdir", type=Path, help="build the export here and keep it (default: a temporary folder)")
+    parser.add_argument("--workers", default="0,1,2", help="DataLoader worker counts to try, comma-separated")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per worker count")
+    parser.add_argument("--views", default="frontal,lateral")
+    parser.add_argument("--subjects", type=int, default=6, help="sample subjects when building the export")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--build-workers", type=int, default=2, help="processes decoding the export")
+    parser.add_argument("--device", default="cpu", help="cuda: also time the r3d_18 training step")
+    parser.add_argument("--steps", type=int, default=10, help="timed GPU steps")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+    views = tuple(args.views.split(","))
+    cuda = args.device.startswith("cuda")
+    with tempfile.TemporaryDirectory(prefix="bench-loader-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        export = args.export or build_export(workdir, args.subjects, args.size, args.frames, args.build_workers)
+        meta = json.loads((export / "meta.json").read_text())
+        results = {"export": {k: meta[k] for k in ("clips", "units", "frames", "size")},
+                   "device": torch.cuda.get_device_name() if cuda else "cpu", "cpus": os.cpu_count(), "loader": []}
+        for w in (int(x) for x in args.workers.split(",")):
+            results["loader"].append(measure_loader(export, w, args.batch, args.epochs, views, pin=cuda))
+    if cuda:
+        step = measure_gpu_step(args.batch, meta["frames"], meta["size"], len(views), args.steps, args.device)
+        results["gpu_step_s"] = step
+        for row in results["loader"]:
+            row["gpu_step_over_loader"] = step / row["batch_s"]
+    print(f"export: {results['export']}; device {results['device']}; {results['cpus']} CPUs")
+    print(f"{'workers':>7} {'items/s':>8} {'clips/s':>8} {'MB/s':>7} {'s/batch':>8}"
+          + (f" {'GPU step/loader':>16}" if cuda else ""))
+    for row in results["loader"]:
+        line = (f"{row['workers']:>7} {row['items_per_s']:>8.1f} {row['clips_per_s']:>8.1f} {row['MB_per_s']:>7.0f} "
+                f"{row['batch_s']:>8.3f}")
+        if cuda:
+            line += f" {row['gpu_step_over_loader']:>16.2f}"
+        print(line)
+    if cuda:
+        print(f"GPU training step (r3d_18 x {len(views)} views, batch {args.batch}): {results['gpu_step_s']:.3f}s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
