@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 import openpyxl
 
-__all__ = ["CRITERIA", "EXERCISES", "generate_sample"]
+__all__ = ["CRITERIA", "EXERCISES", "Criterion", "generate_sample"]
 
 EXERCISES: tuple[str, ...] = ("squat", "deadlift", "lunge")
 
@@ -268,7 +268,7 @@ class _Foot:
     ankle0: np.ndarray  # (x, z) floor position of the ankle when the foot is flat
     yaw: float  # toe-out angle, positive turns the toes away from the body's midline
     lift: float = 0.0  # heel lift, rotating the foot about the toes (radians)
-    raise_h: float = 0.0  # whole-foot height above the floor (stepping)
+    raise_h: float = 0.0  # whole-foot height above the floor (the lunge's step)
 
 
 def _foot_frame(side: float, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -592,37 +592,36 @@ class _Motion:
                 c["bottom_y"], c["bottom_z"], c["stride"] = self._lunge_bottom(c)
 
     # -- shared helpers ---------------------------------------------------------------------
-    def stance_at(self, frame: int) -> tuple[dict[str, float], float]:
-        """Stance constants in force at a frame and the foot-shuffle lift between reps."""
+    def stance_at(self, frame: int) -> dict[str, float]:
+        """Per-rep constants in force at a frame (stance width, toe-out, ...)."""
         prev = None
         for rep in self.reps:
             if frame <= rep.end:
                 if frame >= rep.start or prev is None:
-                    return rep.consts, 0.0
-                # Between reps the feet shuffle from one stance to the next mid-rest.
+                    return rep.consts
+                # Between reps the feet slide from one stance to the next, mid-rest.
                 u = (frame - prev.end) / max(rep.start - prev.end, 1)
                 w = _smooth((u - 0.2) / 0.6)
-                mixed = {k: (1 - w) * prev.consts[k] + w * rep.consts[k] for k in rep.consts}
-                lift = 0.02 * self.s.height * math.sin(math.pi * w) if prev.consts != rep.consts else 0.0
-                return mixed, lift
+                return {k: (1 - w) * prev.consts[k] + w * rep.consts[k] for k in rep.consts}
             prev = rep
-        return self.reps[-1].consts, 0.0
+        return self.reps[-1].consts
 
-    def pose(self, frame: int) -> tuple[_Pose, _Rep | None]:
+    def pose(self, frame: int) -> _Pose:
+        """The pose at a frame: rest, or the phase of the repetition it falls in."""
         t = frame / self.fps
         n = self.noise(t)
         rep = next((r for r in self.reps if r.start <= frame <= r.end), None)
-        consts, lift = self.stance_at(frame)
+        consts = self.stance_at(frame)
         if rep is None:
             phase, u, tr = "rest", 0.0, 0.0
         else:
             tr = (frame - rep.start) / max(rep.end - rep.start, 1) * rep.duration
             phase, u = rep.phase_at(tr)
         builder = {"squat": self._squat, "deadlift": self._deadlift, "lunge": self._lunge}[self.ex]
-        return builder(consts, phase, u, tr, n, lift, rep), rep
+        return builder(consts, phase, u, tr, n, rep)
 
     # -- squat ------------------------------------------------------------------------------
-    def _squat(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray, lift: float,
+    def _squat(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray,
                rep: _Rep | None) -> _Pose:
         s = self.s
         p = {"rest": 0.0, "down": _smooth(u), "hold": 1.0, "up": 1.0 - _smooth(u)}[phase]
@@ -633,7 +632,7 @@ class _Motion:
         legs = {}
         knees = {}
         for side, sign in _SIDES.items():
-            foot = _Foot(np.array([sign * c["stance"] / 2, 0.0]), c["turnout"], c["heel_lift"] * p ** 2, lift)
+            foot = _Foot(np.array([sign * c["stance"] / 2, 0.0]), c["turnout"], c["heel_lift"] * p ** 2)
             ankle, heel, toe, fwd, up = _planted_foot(s, sign, foot)
             shin_angle = c["shin"] * p_knee + 0.02 * n[0]
             horiz = np.array([fwd[0], 0.0, fwd[2]])
@@ -664,7 +663,7 @@ class _Motion:
         )
 
     # -- single-leg Romanian deadlift -------------------------------------------------------
-    def _deadlift(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray, lift: float,
+    def _deadlift(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray,
                   rep: _Rep | None) -> _Pose:
         s, sup = self.s, self.support
         p = {"rest": 0.0, "down": _smooth(u), "hold": 1.0, "up": 1.0 - _smooth(u)}[phase]
@@ -702,7 +701,7 @@ class _Motion:
         )
 
     # -- lunge ------------------------------------------------------------------------------
-    def _lunge_feet(self, c: dict, phase: str, u: float, lift: float) -> tuple[dict[str, _Foot], float]:
+    def _lunge_feet(self, c: dict, phase: str, u: float) -> tuple[dict[str, _Foot], float]:
         """Feet and the step progress (0 standing .. 1 feet split) of a forward lunge."""
         lead = "left" if c["lead"] > 0 else "right"
         back = "right" if lead == "left" else "left"
@@ -714,8 +713,8 @@ class _Motion:
         hump = 0.07 * self.s.height * math.sin(math.pi * u) if phase in ("step_out", "step_back") else 0.0
         feet = {
             lead: _Foot(np.array([x_lead0 + (x_target - x_lead0) * step, c["stride"] * step]),
-                        math.radians(6), 0.0, hump + lift),
-            back: _Foot(np.array([x_back, 0.0]), math.radians(6), 0.0, lift),
+                        math.radians(6), 0.0, hump),
+            back: _Foot(np.array([x_back, 0.0]), math.radians(6)),
         }
         return feet, step
 
@@ -754,7 +753,7 @@ class _Motion:
         guess_y = c["back_knee"] + s.thigh * math.cos(tilt)
         pelvis_z = knee_z + s.thigh * math.sin(tilt)
         c["stride"] = pelvis_z + 0.97 * s.thigh
-        feet, _ = self._lunge_feet(c, "hold", 0.0, 0.0)
+        feet, _ = self._lunge_feet(c, "hold", 0.0)
         feet[back_side].lift = _LUNGE_BACK_LIFT
         lo, hi = guess_y - 0.08 * s.height, guess_y + 0.02 * s.height
         for _ in range(30):
@@ -763,10 +762,10 @@ class _Motion:
             lo, hi = (lo, mid) if knee[1] > c["back_knee"] else (mid, hi)
         return (lo + hi) / 2, pelvis_z, c["stride"]
 
-    def _lunge(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray, lift: float,
+    def _lunge(self, c: dict, phase: str, u: float, tr: float, n: np.ndarray,
                rep: _Rep | None) -> _Pose:
         s = self.s
-        feet, step = self._lunge_feet(c, phase, u, lift)
+        feet, step = self._lunge_feet(c, phase, u)
         if phase == "down" and c["jerk"] > 0.5:
             p = 1.0 - (1.0 - u) ** 3  # fast start, abrupt stop
         else:
@@ -1318,8 +1317,7 @@ def _render_take(ex: str, s: _Subject, k: int, rng: np.random.Generator, fps: in
     lms = {v: np.zeros((n_frames, 33, 4), np.float32) for v in _VIEWS}
     try:
         for frame in range(n_frames):
-            pose, _ = motion.pose(frame)
-            pts = _build_points(s, pose)
+            pts = _build_points(s, motion.pose(frame))
             for v in _VIEWS:
                 uv, depth = cams[v].project(pts)
                 img = _render(s, pal, pts, cams[v], bgs[v], uv, depth)
