@@ -36,7 +36,7 @@ def alex(sample, tmp_path) -> tuple[store.Dataset, Path]:
     assert run_cli("import", "alex-gym-1", str(sample / "alex-gym-1"), "--name", "a")[0] == 0
     ds = store.open_dataset("a")
     make_split(ds)
-    code, out, err = run_cli("export", "a", "--format", "arrays", str(tmp_path / "arr"), "-o", f"size={SIZE}",
+    code, _, err = run_cli("export", "a", "--format", "arrays", str(tmp_path / "arr"), "-o", f"size={SIZE}",
                              "-j", "1", "--quiet")
     assert code == 0, err
     return ds, tmp_path / "arr"
@@ -73,8 +73,8 @@ def test_clip_dataset_two_views_frames_and_labels_match_the_store(alex):
         assert float(item["score_norm"]) == pytest.approx(float(total["value"].iloc[0] / total["scale_max"].iloc[0]))
     # a frame is the JPEG, resized
     first = data.clips.iloc[data.items[0][0]]
-    files = list_frame_files(*(lambda p: (p.parent, p.name))(ds.resolve("alex-gym-1", videos.at[first["video_id"],
-                                                                                                  "path"])))
+    pattern = ds.resolve("alex-gym-1", videos.at[first["video_id"], "path"])
+    files = list_frame_files(pattern.parent, pattern.name)
     rgb = cv2.cvtColor(cv2.imread(str(files[5])), cv2.COLOR_BGR2RGB)
     expected = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     assert np.array_equal(data[0]["video"][0, 5].numpy(), expected)

@@ -67,7 +67,7 @@ def test_fiftyone_dataset_dir_round_trip(tmp_path, make_video):
            "FIFTYONE_DATABASE_VALIDATION": "false"}
     env.pop("FIFTYONE_DATABASE_URI", None)
     proc = subprocess.run([sys.executable, "-c", READ_BACK, str(tmp_path)], env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ds.reload()  # the split command rewrote the videos table
 

@@ -38,7 +38,7 @@ def test_report_of_a_labelled_dataset(sample, tmp_path):
             assert img.format == "PNG" and img.width > 400 and img.height > 150
     # the default split does not leak; the authors' split does, and says so
     assert "no leakage" in page and "<h3>alex-authors</h3>" in page
-    assert re.search(r'<h3>alex-authors</h3>.*?class="leak">LEAK: \d+ of \d+ recordings', page, re.S)
+    assert re.search(r'<h3>alex-authors</h3>.*?class="leak">LEAK: \d+ of \d+ recordings', page, re.DOTALL)
     # a second run replaces the report
     (tmp_path / "rep" / "stale.txt").write_text("old")
     assert run_cli("report", "a", "--out", str(tmp_path / "rep"))[0] == 0
