@@ -214,6 +214,24 @@ def as_expression(filter: Any) -> Any:
     return expr
 
 
+def parquet_encodings(schema: pa.Schema) -> dict[str, list[str]]:
+    """Parquet column encodings for a table: float columns (and lists of floats, such as pose
+    landmarks) byte-stream split, every other column dictionary-encoded.
+
+    Floats barely compress as they are; split into byte streams (all first bytes, then all second
+    bytes, ...) they compress about twice as well with zstd (pose rows: ~1,130 -> ~610 bytes each).
+    Parquet applies the split only to columns that are not dictionary-encoded, hence both lists.
+    """
+    floats, others = [], []
+    for field in schema:
+        kind = field.type.value_type if pa.types.is_list(field.type) else field.type
+        if pa.types.is_floating(kind) and not pa.types.is_float16(kind):
+            floats.append(f"{field.name}.list.element" if pa.types.is_list(field.type) else field.name)
+        elif not pa.types.is_list(field.type):
+            others.append(field.name)
+    return {"use_dictionary": others, "use_byte_stream_split": floats}
+
+
 class Dataset:
     """A dataset in the store. Obtain one with :func:`open_dataset` or :func:`building`."""
 
@@ -345,7 +363,7 @@ class Transaction:
         name = f"part-{uuid.uuid4().hex}.parquet"
         tmp = folder / f".{name}.tmp"
         self._new_parts.append(tmp)
-        pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024)
+        pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024, **parquet_encodings(tbl.schema))
         os.replace(tmp, folder / name)
         self._new_parts.append(folder / name)
         return name
