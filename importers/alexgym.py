@@ -153,16 +153,14 @@ def _classify(xlsx: Path, exercise: str, front: Path, lateral: Path, frames: Pat
         norm = _norm(col)
         if col in required.values() or norm.lower().startswith("unnamed:"):
             continue
-        if "score" in norm.lower():
-            m = _SCALE.search(norm)
-            kind = next((k for k in ("total", "frontal", "lateral") if k in norm.lower()), None)
-            if m and kind:
-                scores.append((col, kind, float(m.group(1))))
-                continue
+        scale = _SCALE.search(norm) if "score" in norm.lower() else None
+        kind = next((k for k in ("total", "frontal", "lateral") if k in norm.lower()), None)
+        if scale and kind:
+            scores.append((col, kind, float(scale.group(1))))
         elif (m := _CRITERION.search(norm)) is not None:
             criteria.append((col, VIEWS[m.group(1)]))
-            continue
-        others.append(col)
+        else:
+            others.append(col)
     return Sheet(xlsx.stem, exercise, xlsx, front, lateral, frames, rows, required, criteria, scores, others)
 
 

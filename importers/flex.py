@@ -99,7 +99,7 @@ def to_blazepose(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
-# -- reading one sample (runs in worker processes) ------------------------------------------------
+# -- one sample: listed before the fingerprint, read inside the build (both in worker processes) ----
 
 
 @dataclass
@@ -107,31 +107,32 @@ class View:
     camera: str  # View-k
     folder: Path
     num_frames: int
-    width: int
-    height: int
+    first: Path  # img_00001
+    width: int = 0
+    height: int = 0
 
 
 @dataclass
 class Sample:
-    """What the files of one sample hold."""
+    """One sample's files, and (once read) what they hold."""
 
     action: str  # A16
     number: int  # 1
     folder: Path
     views: list[View] = field(default_factory=list)
-    skeleton: np.ndarray | None = None  # (T, 21, 3) float32
-    emg: np.ndarray | None = None  # (N, 4) float32
+    skeleton_csv: Path | None = None
+    emg_csv: Path | None = None
     inputs: list[Path] = field(default_factory=list)
+    skeleton: np.ndarray | None = None  # (T, 21, 3) float32, once read
+    emg: np.ndarray | None = None  # (N, 4) float32, once read
 
     @property
     def key(self) -> str:
         return f"{self.action}/{self.number:03d}"
 
 
-def scan_view(folder: Path) -> tuple[View, list[Path]]:
-    """A view folder's frame count and size; raises InputError naming the first missing frame."""
-    from PIL import Image
-
+def list_view(folder: Path) -> tuple[View, list[Path]]:
+    """A view folder's frames; raises InputError naming the first missing one."""
     numbers = {}
     for entry in os.scandir(folder):
         m = _IMAGE.match(entry.name)
@@ -144,21 +145,70 @@ def scan_view(folder: Path) -> tuple[View, list[Path]]:
         ext = Path(numbers[max(numbers)]).suffix
         raise InputError("frame file missing", path=folder / f"img_{missing:05d}{ext}",
                          hint="the frame numbers must run from 1 without gaps: copy the folder again")
-    first = folder / numbers[1]
-    try:
-        with Image.open(first) as img:  # reads the header only
-            width, height = img.size
-    except OSError as exc:
-        raise InputError(f"cannot read image: {exc}", path=first, hint="re-extract the frames") from None
-    return View(folder.name, folder, len(numbers), width, height), [folder / n for n in numbers.values()]
+    return View(folder.name, folder, len(numbers), folder / numbers[1]), [folder / n for n in numbers.values()]
+
+
+def list_sample(sample: Sample) -> Sample:
+    """Find a sample's views (checked for gaps), skeleton and EMG files; nothing is read."""
+    root = sample.folder.parents[1]
+    views = sorted((p for p in sample.folder.iterdir() if p.is_dir() and _VIEW.match(p.name)),
+                   key=lambda p: int(_VIEW.match(p.name).group(1)))
+    if not views:
+        raise InputError("no View-k folder", path=sample.folder, hint="expected View-1 ... View-5 with the frames")
+    for folder in views:
+        view, files = list_view(folder)
+        sample.views.append(view)
+        sample.inputs += files
+    rel = Path(sample.action) / f"{sample.number:03d}"
+    skeleton, emg = root / "Skeleton" / rel / "skeleton_points.csv", root / "EMG" / rel / "EMG.csv"
+    sample.skeleton_csv = skeleton if skeleton.is_file() else None
+    sample.emg_csv = emg if emg.is_file() else None
+    sample.inputs += [p for p in (sample.skeleton_csv, sample.emg_csv) if p is not None]
+    return sample
+
+
+def read_sample(sample: Sample) -> Sample:
+    """Read a listed sample: frame sizes (image headers only), skeleton and EMG."""
+    from PIL import Image
+
+    for view in sample.views:
+        try:
+            with Image.open(view.first) as img:  # reads the header only
+                view.width, view.height = img.size
+        except OSError as exc:
+            raise InputError(f"cannot read image: {exc}", path=view.first, hint="re-extract the frames") from None
+    if sample.skeleton_csv is not None:
+        data = read_number_csv(sample.skeleton_csv, columns=3 * len(FLEX21_JOINTS), header=True,
+                               what="21 joints x (x, y, z)")
+        sample.skeleton = data.reshape(len(data), len(FLEX21_JOINTS), 3)
+    if sample.emg_csv is not None:
+        sample.emg = read_number_csv(sample.emg_csv, columns=EMG_CHANNELS, header=False, what="4 sEMG channels")
+    sample.inputs = []  # not needed any more: keep what comes back from the workers small
+    return sample
 
 
 def read_number_csv(path: Path, *, columns: int, header: bool, what: str) -> np.ndarray:
     """A CSV of numbers as a float32 (rows, columns) array.
 
+    Parsed with numpy's C reader; if that finds anything amiss, the file is read again line by
+    line to name the problem.
+
     Raises:
-        InputError: Naming the line, if a row has another number of fields or a non-numeric cell.
+        InputError: Naming the line, if a row has another number of fields, a non-numeric or NaN cell.
     """
+    try:
+        data = np.loadtxt(path, delimiter=",", skiprows=1 if header else 0, dtype=np.float32, ndmin=2,
+                          encoding="utf-8-sig")
+        if data.shape[1] == columns and len(data) and not np.isnan(data).any():
+            return data
+    except (ValueError, UnicodeDecodeError):
+        pass
+    except OSError as exc:
+        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+    return _read_number_csv_slowly(path, columns=columns, header=header, what=what)
+
+
+def _read_number_csv_slowly(path: Path, *, columns: int, header: bool, what: str) -> np.ndarray:
     out = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -179,31 +229,11 @@ def read_number_csv(path: Path, *, columns: int, header: bool, what: str) -> np.
         raise InputError(f"cannot read CSV: {exc}", path=path) from None
     if not out:
         raise InputError(f"no data rows ({what})", path=path)
-    return np.asarray(out, dtype=np.float32)
-
-
-def read_sample(sample: Sample) -> Sample:
-    """Fill in a sample's views, skeleton and EMG (module level: runs in worker processes)."""
-    root = sample.folder.parents[1]
-    views = sorted((p for p in sample.folder.iterdir() if p.is_dir() and _VIEW.match(p.name)),
-                   key=lambda p: int(_VIEW.match(p.name).group(1)))
-    if not views:
-        raise InputError("no View-k folder", path=sample.folder, hint="expected View-1 ... View-5 with the frames")
-    for folder in views:
-        view, files = scan_view(folder)
-        sample.views.append(view)
-        sample.inputs += files
-    rel = Path(sample.action) / f"{sample.number:03d}"
-    skeleton = root / "Skeleton" / rel / "skeleton_points.csv"
-    if skeleton.is_file():
-        data = read_number_csv(skeleton, columns=3 * len(FLEX21_JOINTS), header=True, what="21 joints x (x, y, z)")
-        sample.skeleton = data.reshape(len(data), len(FLEX21_JOINTS), 3)
-        sample.inputs.append(skeleton)
-    emg = root / "EMG" / rel / "EMG.csv"
-    if emg.is_file():
-        sample.emg = read_number_csv(emg, columns=EMG_CHANNELS, header=False, what="4 sEMG channels")
-        sample.inputs.append(emg)
-    return sample
+    data = np.asarray(out, dtype=np.float32)
+    if np.isnan(data).any():  # 'nan' cells parse as floats but are not measurements
+        line = int(np.argwhere(np.isnan(data))[0][0]) + (2 if header else 1)
+        raise InputError(f"about line {line}: a cell is NaN", path=path, hint="the file is damaged")
+    return data
 
 
 def find_samples(root: Path) -> list[Sample]:
@@ -464,18 +494,13 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
                                  f"subjects.csv", path=kg_path)
     extra_inputs = split_files + ([subjects_csv] if subjects else []) + ([kg_path] if kg else [])
 
-    # Reading the samples is the slow part (folders of large JPEGs, CSVs): done in parallel, before
-    # the fingerprint, since it lists every input file.
-    read = []
-    for outcome in run_tasks(read_sample, samples, workers=workers, desc="reading samples", unit="sample",
-                             progress=progress):
-        if not outcome.ok:
-            raise InputError(outcome.error)
-        read.append(outcome.value)
-    read.sort(key=lambda s: s.key)
-    inputs = [p for s in read for p in s.inputs] + extra_inputs
+    # Listing (every frame is an input of the fingerprint) and reading are both done in parallel;
+    # reading waits for the build, so that an import that is up to date reads nothing.
+    listed = _run_all(list_sample, samples, workers=workers, progress=progress, desc="listing samples")
+    inputs = [p for s in listed for p in s.inputs] + extra_inputs
 
     def build(txn: Transaction, report: ImportReport) -> None:
+        read = _run_all(read_sample, listed, workers=workers, progress=progress, desc="reading samples")
         report.skipped = [(str(root / key), f"listed in {SPLIT_FILES[side][0]} but not on disk")
                           for key, (side, _) in sorted(splits.items()) if key not in on_disk]
         stamp = now()
@@ -514,7 +539,7 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
                 if len(sample.skeleton) > sample.views[0].num_frames:
                     raise InputError(f"skeleton has {len(sample.skeleton)} frames but {ids[0]} has "
                                      f"{sample.views[0].num_frames} images",
-                                     path=root / "Skeleton" / key / "skeleton_points.csv",
+                                     path=sample.skeleton_csv,
                                      hint="skeleton rows must match the frames one to one")
                 pose_ids.append(ids[0])
                 pose_arrays.append(sample.skeleton)
@@ -533,6 +558,16 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
     return run_import(name=name, corpus=CORPUS, root=root, importer="flex", version=VERSION, inputs=inputs,
                       options={"fps": fps, "emg_rate": emg_rate, "knowledge_graph": str(kg_path) if kg else None},
                       force=force, build=build)
+
+
+def _run_all(fn, samples: list[Sample], *, workers: int, progress: bool, desc: str) -> list[Sample]:
+    """``fn`` over the samples with the shared runner; the first failure stops the import."""
+    done = []
+    for outcome in run_tasks(fn, samples, workers=workers, desc=desc, unit="sample", progress=progress):
+        if not outcome.ok:
+            raise InputError(outcome.error)
+        done.append(outcome.value)
+    return sorted(done, key=lambda s: s.key)
 
 
 def _segments(ann: dict, vid: str, label: dict) -> list[dict]:
