@@ -1,0 +1,93 @@
+"""Commands added to ``gymdata`` by the annotators package (entry points ``gymdata.commands``).
+
+* ``gymdata fiftyone push NAME`` / ``gymdata fiftyone pull NAME``;
+* ``gymdata app NAME``: the FiftyOne App with the labelling plugin;
+* ``gymdata agreement NAME``: inter-annotator agreement, as a table and a PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_URI_HELP = "MongoDB URI of a shared FiftyOne database (default: $FIFTYONE_DATABASE_URI or FiftyOne's embedded one)."
+
+
+def _database_option(func):
+    return click.option("--database-uri", envvar="FIFTYONE_DATABASE_URI", default=None, help=_URI_HELP)(func)
+
+
+def _fo_name_option(func):
+    return click.option("--fo-name", default=None,
+                        help="FiftyOne dataset name (default NAME); one per annotator gives blind double "
+                             "labelling.")(func)
+
+
+@click.group("fiftyone")
+def fiftyone_group() -> None:
+    """Push a dataset to FiftyOne for labelling, and pull the labels back."""
+
+
+@fiftyone_group.command("push")
+@click.argument("name")
+@_fo_name_option
+@_database_option
+@click.option("--pose-source", default=None, help="Poses source to show when a clip has several.")
+@click.option("--criteria-from", multiple=True, metavar="DATASET",
+              help="Also offer the criteria of another store dataset (repeatable), e.g. sample-alex for sample.")
+@click.option("-j", "--workers", default=2, show_default=True, help="Processes encoding frame folders to MP4.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def push_cmd(name: str, fo_name: str | None, database_uri: str | None, pose_source: str | None,
+             criteria_from: tuple[str, ...], workers: int, quiet: bool) -> None:
+    """Create or update the FiftyOne dataset of store dataset NAME (one sample per clip, views grouped)."""
+    from annotators.push import push
+
+    report = push(name, fo_name=fo_name, pose_source=pose_source, criteria_from=criteria_from, workers=workers,
+                  progress=not quiet, database_uri=database_uri)
+    for line in report.lines():
+        click.echo(line)
+
+
+@fiftyone_group.command("pull")
+@click.argument("name")
+@_fo_name_option
+@_database_option
+def pull_cmd(name: str, fo_name: str | None, database_uri: str | None) -> None:
+    """Append the labels made in FiftyOne to store dataset NAME, with who and when (idempotent)."""
+    from annotators.pull import pull
+
+    for line in pull(name, fo_name=fo_name, database_uri=database_uri).lines():
+        click.echo(line)
+
+
+@click.command("app")
+@click.argument("name")
+@_fo_name_option
+@_database_option
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0: the network).")
+@click.option("--port", default=5151, show_default=True, help="Port to serve on.")
+@click.option("--annotator", default=None, help="Default annotator name (default $GYMDATA_ANNOTATOR or the OS user).")
+@click.option("--plugins-dir", default=None, help="FiftyOne plugins folder to install the labelling plugin into.")
+def app_cmd(name: str, fo_name: str | None, database_uri: str | None, address: str, port: int,
+            annotator: str | None, plugins_dir: str | None) -> None:
+    """Open the FiftyOne App on NAME with the labelling plugin (pushes NAME first if needed)."""
+    from annotators.app import launch
+
+    launch(name, fo_name=fo_name, database_uri=database_uri, address=address, port=port, annotator=annotator,
+           plugins_dir=plugins_dir, echo=click.echo)
+
+
+@click.command("agreement")
+@click.argument("name")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for agreement.png and agreement.json (default $GYMDATA_HOME/reports/NAME).")
+@click.option("--annotator", "annotators", multiple=True, help="Only these annotators (repeatable).")
+@click.option("--include-imported", is_flag=True, help="Count the corpus's own labels as one more rater.")
+def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], include_imported: bool) -> None:
+    """Agreement between annotators: kappa per criterion, ICC of scores, repetition counts, segment IoU."""
+    from annotators.agreement import run_agreement
+
+    report = run_agreement(name, out=out, annotators=annotators or None, include_imported=include_imported)
+    click.echo(report.table())
+    click.echo(f"\nwrote {report.png} and {report.json}")

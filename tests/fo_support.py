@@ -1,0 +1,148 @@
+"""What the FiftyOne tests share: a MongoDB server, an isolated database per test, a small store.
+
+* ``mongod`` (session): FiftyOne's bundled ``mongod`` started on 127.0.0.1 at a free port with a
+  temporary data folder; its process is killed at the end.
+* ``fo_db``: points this process's FiftyOne at a database of its own (a unique
+  ``FIFTYONE_DATABASE_NAME`` on that server) and drops it afterwards.
+* :func:`make_store`: a small store dataset with everything push shows: two takes x two views of
+  H.264 clips, BlazePose landmarks per frame, criteria, scores, repetitions and A/R states.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gymdata import store
+from gymdata.store import now
+from tests.conftest import write_video
+
+FO_ENV = {"FIFTYONE_DO_NOT_TRACK": "true", "FIFTYONE_DATABASE_VALIDATION": "false"}
+CRITERIA = {"frontal": ["Knees over toes F"], "lateral": ["Hips back L", "Depth L"]}
+NUM_FRAMES = 24
+
+
+def mongod_binary() -> Path:
+    """FiftyOne's bundled mongod (found without importing fiftyone)."""
+    spec = importlib.util.find_spec("fiftyone")
+    if spec is None or not spec.origin:
+        pytest.skip("fiftyone is not installed")
+    path = Path(spec.origin).parent / "db" / "bin" / "mongod"
+    if not path.is_file():
+        pytest.skip(f"no mongod at {path}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a process started with ``start_new_session=True`` and everything in its session."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def mongod(tmp_path_factory):
+    """A MongoDB server on 127.0.0.1 for the session: yields its URI."""
+    data = tmp_path_factory.mktemp("mongod")
+    port = free_port()
+    proc = subprocess.Popen([str(mongod_binary()), "--dbpath", str(data), "--bind_ip", "127.0.0.1", "--port",
+                             str(port), "--quiet", "--logpath", str(data / "mongod.log")],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"mongodb://127.0.0.1:{port}"
+    finally:
+        kill_tree(proc)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def fo_db(mongod, monkeypatch):
+    """This process's FiftyOne on a fresh database of the test server; yields the ``fiftyone`` module."""
+    name = f"gymdata-test-{uuid.uuid4().hex[:10]}"
+    for key, value in {**FO_ENV, "FIFTYONE_DATABASE_URI": mongod, "FIFTYONE_DATABASE_NAME": name}.items():
+        monkeypatch.setenv(key, value)
+    import fiftyone as fo
+    import fiftyone.core.odm.database as fodb
+
+    fodb._disconnect()  # FiftyOne binds one database per connection: reconnect to this test's
+    fo.config.database_uri, fo.config.database_name = mongod, name
+    yield fo
+    fodb.get_db_client().drop_database(name)
+    fodb._disconnect()
+
+
+def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int = NUM_FRAMES,
+               with_labels: bool = True) -> store.Dataset:
+    """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels."""
+    media = root / f"{name}-media"
+    rng = np.random.default_rng(0)
+    videos, poses, criteria, scores, segments = [], [], [], [], []
+    stamp = now()
+    label = {"origin": "imported", "annotator": "test:1", "created_at": stamp}
+    for take in range(takes):
+        for view in ("frontal", "lateral"):
+            vid = f"s{take}_{view}"
+            write_video(media / f"{vid}.mp4", frames=frames, size=(64, 48), fps=25.0)
+            videos.append({"video_id": vid, "corpus": "videos", "path": f"{vid}.mp4", "media_kind": "video",
+                           "exercise": "squat", "exercise_raw": "squat", "subject": f"p{take}",
+                           "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": frames,
+                           "width": 64, "height": 48, "duration": frames / 25.0, "extras": "{}"})
+            lm = rng.uniform(0.2, 0.8, (frames, 33, 4)).astype(np.float32)
+            lm[..., 3] = 0.9
+            for f in range(frames):
+                poses.append({"video_id": vid, "frame": f, "layout": "blazepose33", "landmarks": lm[f].ravel().tolist(),
+                              "detected": f != 3, "source": "test"})
+            if not with_labels:
+                continue
+            for crit in CRITERIA[view]:
+                criteria.append({"video_id": vid, "criterion": crit, "view": view, "value": 1.0, "passed": True,
+                                 **label})
+            scores.append({"video_id": vid, "name": "quality", "value": 60.0 + take, "scale_min": 0.0,
+                           "scale_max": 100.0, **label})
+            segments += [{"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": 2, "end_frame": 10,
+                          **label},
+                         {"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": 12, "end_frame": 20,
+                          **label},
+                         {"video_id": vid, "kind": "state", "label": "A", "start_frame": 4, "end_frame": 8, **label}]
+    with store.building(name) as ds:
+        with ds.transaction() as txn:
+            txn.write("videos", videos)
+            txn.write("poses", poses)
+            for table, rows in (("criteria", criteria), ("scores", scores), ("segments", segments)):
+                if rows:
+                    txn.write(table, rows)
+            txn.set_source("videos", root=str(media), importer="test", version="1")
+    return store.open_dataset(name)
