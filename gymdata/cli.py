@@ -8,6 +8,7 @@ a non-zero exit; ``--verbose`` shows the traceback as well.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,9 +19,32 @@ from pathlib import Path
 import click
 
 from gymdata import __version__, registry, store
-from gymdata.errors import GymdataError, ValidationError
+from gymdata.errors import GymdataError, PluginError, ValidationError
 
 log = logging.getLogger("gymdata")
+
+
+@contextlib.contextmanager
+def _listing(ctx: click.Context):
+    """Mark ``ctx`` as listing commands for --help, where a broken plugin must not hide the others."""
+    ctx.meta["gymdata.listing"] = True
+    try:
+        yield
+    finally:
+        ctx.meta.pop("gymdata.listing", None)
+
+
+def _load_plugin(ctx: click.Context, group: str, name: str):
+    """The plugin's command, or None; a plugin that fails to load is skipped in --help, an error otherwise."""
+    if name not in registry.available(group):
+        return None
+    try:
+        return registry.load(group, name)
+    except PluginError as exc:
+        if ctx.meta.get("gymdata.listing"):
+            log.warning("warning: %s", exc)
+            return None
+        raise
 
 
 class PluginGroup(click.Group):
@@ -34,10 +58,11 @@ class PluginGroup(click.Group):
         return sorted(set(super().list_commands(ctx)) | set(registry.available(self.plugin_group)))
 
     def get_command(self, ctx, name):
-        cmd = super().get_command(ctx, name)
-        if cmd is None and name in registry.available(self.plugin_group):
-            cmd = registry.load(self.plugin_group, name)
-        return cmd
+        return super().get_command(ctx, name) or _load_plugin(ctx, self.plugin_group, name)
+
+    def format_commands(self, ctx, formatter):
+        with _listing(ctx):
+            super().format_commands(ctx, formatter)
 
     def resolve_command(self, ctx, args):
         try:
@@ -55,10 +80,11 @@ class RootGroup(click.Group):
         return sorted(set(super().list_commands(ctx)) | set(registry.available("gymdata.commands")))
 
     def get_command(self, ctx, name):
-        cmd = super().get_command(ctx, name)
-        if cmd is None and name in registry.available("gymdata.commands"):
-            cmd = registry.load("gymdata.commands", name)
-        return cmd
+        return super().get_command(ctx, name) or _load_plugin(ctx, "gymdata.commands", name)
+
+    def format_commands(self, ctx, formatter):
+        with _listing(ctx):
+            super().format_commands(ctx, formatter)
 
 
 def format_table(headers: list[str], rows: list[list]) -> str:

@@ -44,6 +44,6 @@ def load(group: str, name: str):
         raise PluginError(f"unknown {kind} {name!r}", hint=f"available: {', '.join(sorted(eps)) or 'none installed'}")
     try:
         return eps[name].load()
-    except ImportError as exc:
+    except (ImportError, AttributeError) as exc:
         raise PluginError(f"{group} plugin {name!r} failed to load: {exc}",
                           hint="is its optional dependency installed?") from None

@@ -50,3 +50,24 @@ def test_list_info_and_schema(tmp_path, make_video):
 def test_console_script_runs_as_a_process():
     proc = subprocess.run([sys.executable, "-m", "gymdata.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "gymdata" in proc.stdout
+
+
+def test_a_broken_plugin_does_not_hide_the_others(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    from gymdata import registry
+
+    broken = EntryPoint(name="broken", value="no_such_module_xyz:command", group="gymdata.commands")
+    real = registry.available.__wrapped__
+
+    def with_broken(group):
+        found = dict(real(group))
+        if group == "gymdata.commands":
+            found["broken"] = broken
+        return found
+
+    monkeypatch.setattr(registry, "available", with_broken)
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "  list" in out and "broken" not in out
+    code, _, err = run_cli("broken")
+    assert code == 1 and "failed to load" in err
