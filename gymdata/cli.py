@@ -136,7 +136,7 @@ def _describe_formats() -> list[str]:
         doc = getattr(exporter, "description", None) or (exporter.__doc__ or "").strip().split("\n")[0]
         lines.append(f"{fmt}: {doc}")
         for key, opt in sorted(getattr(exporter, "options", {}).items()):
-            lines.append(f"    -o {key}=... ({opt.help}; default {opt.default})")
+            lines.append(f"    -o {key}=... ({opt.help}; default {opt.default!r})")
     return lines or ["no exporters installed"]
 
 

@@ -425,27 +425,28 @@ def save_split(ds: Dataset, name: str, parts: pd.Series, params: dict, *, defaul
     if not _NAME.match(name) or name in PARTS or ":" in name:
         raise InputError(f"invalid split name {name!r}",
                          hint="use letters, digits, '-', '_', '.', and not train/val/test")
-    table, meta = _read_stored(ds)
-    videos = ds.read("videos")
     stamp = store.now().isoformat(timespec="seconds")
-    if default and "imported" not in meta:
-        current = pd.Series(videos.column("split").to_pylist(), index=videos.column("video_id").to_pylist())
-        if current.notna().any():
-            kept = current.dropna()
-            table = pd.concat([table, pd.DataFrame({"split": "imported", "video_id": kept.index, "part": kept.values})])
-            meta["imported"] = {"method": "imported", "created_at": stamp}
-    table = table[table["split"] != name]
-    table = pd.concat([table, pd.DataFrame({"split": name, "video_id": parts.index, "part": parts.values})])
-    meta[name] = {**params, "created_at": stamp, "default": default}
-    if default:
-        for other in meta.values():
-            other["default"] = False
-        meta[name]["default"] = True
-    tbl = pa.Table.from_pandas(table.reset_index(drop=True), schema=_SPLIT_SCHEMA, preserve_index=False)
-    tbl = tbl.replace_schema_metadata({_META_KEY: json.dumps(meta, sort_keys=True).encode()})
-    buf = io.BytesIO()
-    pq.write_table(tbl, buf, compression="zstd")
+    # read-modify-write under the dataset's lock: two splits saved at once both survive
     with ds.transaction() as txn:
+        table, meta = _read_stored(ds)
+        videos = ds.read("videos")
+        if default and "imported" not in meta:
+            current = pd.Series(videos.column("split").to_pylist(), index=videos.column("video_id").to_pylist())
+            kept = current.dropna()
+            if len(kept):
+                table = pd.concat([table, pd.DataFrame({"split": "imported", "video_id": kept.index,
+                                                        "part": kept.to_numpy()})])
+                meta["imported"] = {"method": "imported", "created_at": stamp}
+        table = table[table["split"] != name]
+        table = pd.concat([table, pd.DataFrame({"split": name, "video_id": parts.index, "part": parts.to_numpy()})])
+        if default:
+            for other in meta.values():
+                other["default"] = False
+        meta[name] = {**params, "created_at": stamp, "default": default}
+        tbl = pa.Table.from_pandas(table.reset_index(drop=True), schema=_SPLIT_SCHEMA, preserve_index=False)
+        tbl = tbl.replace_schema_metadata({_META_KEY: json.dumps(meta, sort_keys=True).encode()})
+        buf = io.BytesIO()
+        pq.write_table(tbl, buf, compression="zstd")
         if default:
             column = pa.array(pd.Series(videos.column("video_id").to_pylist()).map(parts).tolist(), pa.string())
             txn.write("videos", videos.set_column(videos.schema.get_field_index("split"), "split", column))
@@ -518,7 +519,7 @@ def select_videos(ds: Dataset, selection: str | None) -> pd.DataFrame:
     else:
         parts = load_split(ds, name, videos)
     if part is not None:
-        known = sorted(set(parts))
+        known = part_order(parts)
         if part not in known:
             where = f"split {name!r}" if name else "the default split"
             if not known:
