@@ -220,3 +220,19 @@ def test_leakage_report_table_has_label_balance():
     assert 0 < report.table["fail_rate"].min() and report.table["fail_rate"].max() < 1
     assert not report.leaks and report.leak_lines()[0].startswith("no leakage")
     assert report.to_dict()["parts"]["train"]["clips"] == int(report.table.at["train", "clips"])
+
+
+def test_ucf101_official_folds_come_from_the_importer_and_hold_groups_out(tmp_path):
+    from tests.fakes.ucf101 import write_ucf101
+
+    write_ucf101(tmp_path / "ucf", classes=["PushUps", "Lunges"], groups=(1, 8, 15, 22), clips=2)
+    assert run_cli("import", "ucf101", str(tmp_path / "ucf"), "--name", "u", "--quiet")[0] == 0
+    ds = store.open_dataset("u")
+    splits = available_splits(ds)
+    assert {"ucf-fold1", "ucf-fold2", "ucf-fold3"} <= set(splits)
+    for fold in ("ucf-fold1", "ucf-fold2", "ucf-fold3"):
+        assert set(splits[fold]) == {"train", "test"} and len(splits[fold]) == ds.count("videos")
+        assert not leakage_report(ds, splits[fold], fold).leaks  # the official folds hold groups out
+    code, out, _ = run_cli("split", "u", "--scheme", "ucf-fold2")
+    assert code == 0 and "no leakage" in out
+    assert len(select_videos(ds, "ucf-fold2:test")) == int((splits["ucf-fold2"] == "test").sum())
