@@ -1,0 +1,744 @@
+"""Repetition counting from poses: a label-free periodic counter, shared results, metrics, runs,
+and the ``gymdata count`` command.
+
+Two counters produce the same :class:`CountResult` (a count, repetition segments and A/R state
+runs, frames 0-based and inclusive):
+
+* :class:`PeriodicCounter` (here) needs no labels. It turns each frame's landmarks into
+  mirror-invariant features (torso-normalised positions of left/right joint pairs as their midpoint
+  and their distance, joint angles as the mean and the difference of the two sides), high-passes
+  them, takes the dominant principal component as a 1-D motion signal, finds its period from the
+  autocorrelation, and counts the peaks that stand out from their neighbourhood. Mirror invariance
+  makes an alternating lunge or curl (left, then right) one repetition per side and survives
+  MediaPipe's left/right swaps in side views. A clip whose motion stays below
+  ``min_amplitude`` torso lengths (a plank, a still camera) counts 0.
+* :class:`baselines.gmm.GMMCounter` learns Active (A) / Resting (R) frame states from labelled
+  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions.
+
+States: ``A`` marks the active part of each repetition (the half of it farthest from the rest
+pose), ``R`` everything else, so each repetition contains exactly one R -> A -> R.
+
+Runs (trained models) live in ``$GYMDATA_HOME/runs/<run-id>/``::
+
+    config.json    {"model": "gmm", "run_id", "created_at", "dataset", "params": {...}, ...}
+    metrics.json   what training measured (per exercise: frames, clips, counting MAE/OBO ...)
+    model.npz      the fitted parameters (numpy arrays only: no pickle)
+
+``<run-id>`` is ``<model>-<dataset>-<UTC yyyymmdd-HHMMSS>`` (a ``-2``, ``-3`` ... suffix keeps it
+unique); :func:`run_path` accepts an id or a folder.
+
+``gymdata count NAME|VIDEO [--run RUN] [--write]`` counts every clip of a dataset (from its
+``poses`` table) or one video file (pose extraction through :mod:`gymdata.pose`, cached by content).
+With ``--write`` the repetitions (kind ``repetition``, label ``rep``) and states (kind ``state``,
+labels ``A``/``R``) go to the ``segments`` table with origin ``model`` and annotator = the run id
+(GMM) or ``periodic`` (label-free), replacing that annotator's earlier segments of the same clips in
+one atomic transaction.
+
+Metrics are RepCount's: MAE = mean(|round(pred) - gt| / gt), OBO = share of clips with
+|round(pred) - gt| <= 1 (clips with gt = 0 are left out of MAE and kept in OBO).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.signal import find_peaks
+
+from gymdata import store
+from gymdata.errors import InputError
+
+#: Frames per second assumed when a clip does not say (the usual web-video rate).
+DEFAULT_FPS = 30.0
+#: Annotator of the label-free counter's segments.
+PERIODIC = "periodic"
+
+_L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 11, 12, 23, 24
+#: Left/right landmark pairs whose midpoint and distance are features (shoulders .. ankles).
+_PAIRS = ((11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28))
+_NOSE = 0
+
+
+# --------------------------------------------------------------------------------------------
+# Results and metrics
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class CountResult:
+    """What a counter says about one clip.
+
+    Attributes:
+        count: Number of repetitions.
+        reps: ``(start, end)`` frames of each repetition, inclusive, in order.
+        states: ``(start, end, label)`` runs covering every frame, label ``A`` or ``R``.
+        counter: Which counter produced it (``periodic`` or a run id).
+        period: Dominant period in frames (periodic counter), if one was found.
+        periodicity: Autocorrelation at that period, in [-1, 1].
+        reason: Why the count is 0 when it is (``no_person``, ``static``), else None.
+        signal: The 1-D motion signal the count was read from (for plots; not stored).
+    """
+
+    count: int
+    reps: list[tuple[int, int]]
+    states: list[tuple[int, int, str]]
+    counter: str
+    period: float | None = None
+    periodicity: float | None = None
+    reason: str | None = None
+    signal: np.ndarray | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        """A JSON-able dict (without the signal)."""
+        out = asdict(self)
+        out.pop("signal")
+        out["reps"] = [list(r) for r in self.reps]
+        out["states"] = [list(s) for s in self.states]
+        return out
+
+
+def count_metrics(pred: Sequence[float], truth: Sequence[float]) -> dict[str, float | int]:
+    """RepCount's metrics over clips.
+
+    Args:
+        pred: Predicted counts (rounded before comparing).
+        truth: True counts.
+
+    Returns:
+        ``{"clips", "mae", "obo"}``: MAE over clips with a positive true count (NaN if none), OBO
+        over all clips.
+    """
+    p = np.rint(np.asarray(pred, float))
+    t = np.asarray(truth, float)
+    if p.shape != t.shape:
+        raise ValueError(f"{len(p)} predictions for {len(t)} true counts")
+    err = np.abs(p - t)
+    pos = t > 0
+    return {"clips": int(len(t)),
+            "mae": float(np.mean(err[pos] / t[pos])) if pos.any() else math.nan,
+            "obo": float(np.mean(err <= 1)) if len(t) else math.nan}
+
+
+def state_runs(active: np.ndarray) -> list[tuple[int, int, str]]:
+    """``(start, end, 'A'|'R')`` runs of a boolean per-frame activity mask."""
+    active = np.asarray(active, bool)
+    if not len(active):
+        return []
+    edges = np.flatnonzero(np.diff(active.astype(np.int8))) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges - 1, [len(active) - 1]])
+    return [(int(s), int(e), "A" if active[s] else "R") for s, e in zip(starts, ends)]
+
+
+def reps_from_states(states: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Repetitions as the A runs that have an R run on both sides (R -> A -> R)."""
+    return [(s, e) for i, (s, e, lab) in enumerate(states)
+            if lab == "A" and 0 < i < len(states) - 1 and states[i - 1][2] == "R" and states[i + 1][2] == "R"]
+
+
+# --------------------------------------------------------------------------------------------
+# Pose features
+# --------------------------------------------------------------------------------------------
+
+def valid_frames(landmarks: np.ndarray) -> np.ndarray:
+    """Frames with a person: finite landmarks, not all zero (how MediaPipe output marks a miss)."""
+    xyz = np.asarray(landmarks)[..., :3]
+    return np.isfinite(xyz).all(axis=(-1, -2)) & (xyz != 0).any(axis=(-1, -2))
+
+
+def interpolate(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Fill the rows of ``values (T, D)`` where ``valid`` is false by linear interpolation over
+    time (nearest valid row at the ends)."""
+    t = np.arange(len(values))
+    if valid.all():
+        return values
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        out[:, j] = np.interp(t, t[valid], values[valid, j])
+    return out
+
+
+def isotropic_xy(landmarks: np.ndarray, width: float | None = None, height: float | None = None) -> np.ndarray:
+    """Image x, y with x rescaled by width / height, so that both share a unit and angles are
+    true angles (unchanged when the frame size is unknown)."""
+    xy = np.asarray(landmarks, np.float64)[..., :2].copy()
+    if width and height:
+        xy[..., 0] *= width / height
+    return xy
+
+
+def angle_features(xy: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Joint angles (radians) from :func:`gymdata.features.joint_angles`, made mirror-invariant:
+    the mean and the absolute difference of each left/right pair, plus the unpaired ones.
+
+    Args:
+        xy: ``(T, 33, 2|3)`` positions in a shared unit.
+
+    Returns:
+        ``(T, K)`` features and their names.
+    """
+    from gymdata.features import JOINT_ANGLES, joint_angles
+
+    ang = np.deg2rad(joint_angles(np.ascontiguousarray(xy, np.float32)).numpy().astype(np.float64))
+    names = list(JOINT_ANGLES)
+    cols, out_names = [], []
+    for i, name in enumerate(names):
+        if name.startswith("left_") and f"right_{name[5:]}" in names:
+            j = names.index(f"right_{name[5:]}")
+            cols += [(ang[:, i] + ang[:, j]) / 2, np.abs(ang[:, i] - ang[:, j])]
+            out_names += [f"{name[5:]}_mean", f"{name[5:]}_diff"]
+        elif not name.startswith("right_"):
+            cols.append(ang[:, i])
+            out_names.append(name)
+    return np.stack(cols, axis=1), out_names
+
+
+def mirror_features(landmarks: np.ndarray, width: float | None = None, height: float | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame mirror-invariant pose features for counting.
+
+    Positions are centred on the hip midpoint and divided by the clip's median torso length (one
+    scale per clip: a per-frame scale would add its own noise). Unlike
+    :func:`gymdata.features.normalize_landmarks` nothing is rotated: in side views the hip vector
+    is too short to give a stable angle.
+
+    Args:
+        landmarks: ``(T, 33, >=2)`` image-normalised landmarks (zeros where no person was found).
+        width, height: Frame size, for :func:`isotropic_xy`.
+
+    Returns:
+        ``(T, D)`` features (invalid frames interpolated) and the ``(T,)`` mask of valid frames. With
+        fewer than 2 valid frames the features are all zeros.
+    """
+    lm = np.asarray(landmarks)
+    valid = valid_frames(lm)
+    xy = isotropic_xy(lm, width, height)
+    if valid.sum() < 2:
+        return np.zeros((len(lm), 1)), valid
+    hip = (xy[:, _L_HIP] + xy[:, _R_HIP]) / 2
+    torso = np.linalg.norm((xy[:, _L_SHOULDER] + xy[:, _R_SHOULDER]) / 2 - hip, axis=-1)
+    scale = max(float(np.median(torso[valid])), 1e-3)
+    q = (xy - hip[:, None]) / scale
+    cols = [q[:, _NOSE]]
+    for left, right in _PAIRS:
+        cols.append((q[:, left] + q[:, right]) / 2)
+        cols.append(np.linalg.norm(q[:, left] - q[:, right], axis=-1, keepdims=True))
+    angles, _ = angle_features(xy)
+    feats = np.concatenate([*cols, angles], axis=1)
+    return interpolate(feats, valid), valid
+
+
+# --------------------------------------------------------------------------------------------
+# The label-free counter
+# --------------------------------------------------------------------------------------------
+
+def _autocorrelation(x: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation of a 1-D signal at lags 0..T-1 (FFT)."""
+    x = x - x.mean()
+    n = 1 << (2 * len(x) - 1).bit_length()
+    spec = np.fft.rfft(x, n)
+    ac = np.fft.irfft(spec * np.conj(spec), n)[: len(x)]
+    return ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
+
+
+@dataclass(frozen=True)
+class PeriodicParams:
+    """Parameters of :class:`PeriodicCounter` (times in seconds, or in periods where said).
+
+    The defaults were set once, globally, on the Countix-Fitness test poses (see
+    ``benchmarks/bench_counting.py``); nothing is fitted per clip.
+
+    Attributes:
+        smooth_s: Gaussian smoothing of the features (sigma).
+        highpass_s: Window of the moving average subtracted from the features (removes drift:
+            walking in, camera moves, slow posture changes).
+        min_period_s: Shortest period considered.
+        rep_smooth: Smoothing of the motion signal before peak picking, in periods (sigma).
+        peak_distance: Minimum distance between two repetitions, in periods.
+        local_window: Window of the local range, in periods.
+        local_prominence: A peak must rise this share of the local range above its surroundings.
+        ref_prominence: ... and this share of the clip's typical repetition
+            (``ref_quantile`` percentile of the candidate peaks' prominences).
+        ref_quantile: See ``ref_prominence``.
+        min_amplitude: Smallest motion, as the 5-95 percentile range of the motion signal in
+            torso lengths (radians for angles): below it the clip is static (a plank, a still
+            camera) and counts 0. A plank measures about 0.1, repetitions 0.8 and more.
+        min_prominence: Smallest repetition (peak prominence, same unit).
+        active_level: A frame of a repetition is Active (A) above this share of the way from its
+            base to its peak.
+        edge_level: A repetition starts and ends where the signal is within this share of the
+            way from its base to its peak.
+    """
+
+    smooth_s: float = 0.08
+    highpass_s: float = 4.0
+    min_period_s: float = 0.5
+    rep_smooth: float = 0.08
+    peak_distance: float = 0.4
+    local_window: float = 2.0
+    local_prominence: float = 0.35
+    ref_prominence: float = 0.45
+    ref_quantile: float = 75.0
+    min_amplitude: float = 0.3
+    min_prominence: float = 0.1
+    active_level: float = 0.5
+    edge_level: float = 0.15
+
+
+class PeriodicCounter:
+    """Label-free counter: dominant principal component of mirror-invariant pose features, its
+    autocorrelation period, and peak picking (see the module docstring).
+
+    Args:
+        params: :class:`PeriodicParams` (defaults if None).
+    """
+
+    name = PERIODIC
+
+    def __init__(self, params: PeriodicParams | None = None):
+        self.params = params or PeriodicParams()
+
+    def motion_signal(self, feats: np.ndarray, fps: float) -> np.ndarray:
+        """The dominant principal component of the smoothed, high-passed features."""
+        p = self.params
+        f = gaussian_filter1d(feats, max(p.smooth_s * fps, 0.5), axis=0, mode="nearest")
+        window = int(round(p.highpass_s * fps))
+        if window < len(f):
+            f = f - uniform_filter1d(f, window, axis=0, mode="nearest")
+        f = f - f.mean(axis=0)
+        u, s, _ = np.linalg.svd(f, full_matrices=False)
+        return u[:, 0] * s[0]
+
+    def period(self, signal: np.ndarray, fps: float) -> tuple[int, float] | None:
+        """``(lag, autocorrelation)`` of the dominant period, or None when no lag qualifies."""
+        p = self.params
+        ac = _autocorrelation(signal)
+        half = len(signal) // 2
+        lags, _ = find_peaks(ac[:half])
+        lags = lags[lags >= max(2, int(p.min_period_s * fps))]
+        if not len(lags):
+            return None
+        best = lags[np.argmax(ac[lags])]
+        return int(best), float(ac[best])
+
+    def count(self, landmarks: np.ndarray, fps: float | None = None, *, width: float | None = None,
+              height: float | None = None) -> CountResult:
+        """Count the repetitions of one clip.
+
+        Args:
+            landmarks: ``(T, 33, >=2)`` landmarks (image-normalised, zeros where no person).
+            fps: Frames per second (default :data:`DEFAULT_FPS`).
+            width, height: Frame size (makes x and y share a unit).
+
+        Returns:
+            A :class:`CountResult`.
+        """
+        p = self.params
+        fps = float(fps or DEFAULT_FPS)
+        n = len(landmarks)
+        feats, valid = mirror_features(landmarks, width, height)
+        rest = [(0, n - 1, "R")] if n else []
+        if valid.sum() < 2:
+            return CountResult(0, [], rest, self.name, reason="no_person")
+        signal = self.motion_signal(feats, fps)
+        found = self.period(signal, fps)
+        # too short for two periods: at most one repetition, as long as the clip
+        period, periodicity = found if found else (max(2, n // 2), None)
+        sig = gaussian_filter1d(signal, max(1.0, period * p.rep_smooth))
+        lo, med, hi = np.percentile(sig, [5, 50, 95])
+        if hi - lo < p.min_amplitude:
+            return CountResult(0, [], rest, self.name, float(period), periodicity, reason="static", signal=sig)
+        # Repetitions point away from the rest pose: the side the signal dwells on, unless the
+        # other side shows more repetitions (short rests between long active phases, as in lunges)
+        if hi - med < med - lo:
+            sig = -sig
+        peaks, flipped = self._peaks(sig, period), self._peaks(-sig, period)
+        if len(flipped) > len(peaks):
+            sig, peaks = -sig, flipped
+        reps, active = self._segments(sig, peaks)
+        return CountResult(len(reps), reps, state_runs(active), self.name, float(period), periodicity,
+                           reason=None if reps else "static", signal=sig)
+
+    def _peaks(self, sig: np.ndarray, period: int) -> np.ndarray:
+        """Peaks that stand out from their neighbourhood and from the clip's typical repetition."""
+        p = self.params
+        peaks, props = find_peaks(sig, prominence=p.min_prominence, distance=max(1, int(p.peak_distance * period)))
+        if not len(peaks):
+            return peaks
+        prom = props["prominences"]
+        window = int(p.local_window * period) | 1
+        local = maximum_filter1d(sig, window) - minimum_filter1d(sig, window)
+        keep = (prom >= p.local_prominence * local[peaks]) & (prom >= p.ref_prominence * np.percentile(prom, p.ref_quantile))
+        return peaks[keep]
+
+    def _segments(self, sig: np.ndarray, peaks: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Repetition bounds and the Active mask around accepted peaks (none: no repetition).
+
+        A repetition spans from where the signal leaves its base (the trough before the peak) to
+        where it returns to it (the trough after), bounded by the neighbouring repetitions; its
+        Active part is the run around the peak above ``active_level`` of the way up.
+        """
+        p = self.params
+        n = len(sig)
+        active = np.zeros(n, bool)
+        reps: list[tuple[int, int]] = []
+        if not len(peaks):
+            return reps, active
+        troughs = [int(np.argmin(sig[: peaks[0] + 1]))]
+        for a, b in zip(peaks[:-1], peaks[1:]):
+            troughs.append(int(a + np.argmin(sig[a : b + 1])))
+        troughs.append(int(peaks[-1] + np.argmin(sig[peaks[-1] :])))
+        for i, pk in enumerate(peaks):
+            left, right = troughs[i], troughs[i + 1]
+            height = sig[pk]
+            base_l, base_r = sig[left], sig[right]
+            edge_l = base_l + p.edge_level * (height - base_l)
+            edge_r = base_r + p.edge_level * (height - base_r)
+            seg = sig[left : pk + 1]
+            start = left + int(np.flatnonzero(seg <= edge_l)[-1])
+            seg = sig[pk : right + 1]
+            end = pk + int(np.flatnonzero(seg <= edge_r)[0])
+            if reps and start <= reps[-1][1]:
+                start = reps[-1][1] + 1
+            level = max(base_l, base_r) + p.active_level * (height - max(base_l, base_r))
+            a0 = pk
+            while a0 > start and sig[a0 - 1] >= level:
+                a0 -= 1
+            a1 = pk
+            while a1 < end and sig[a1 + 1] >= level:
+                a1 += 1
+            # an Active run needs Rest on both sides to read as R -> A -> R
+            a0, a1 = max(a0, start + 1), min(a1, end - 1)
+            if a0 > a1 or a0 == 0 or a1 == n - 1:
+                continue
+            active[a0 : a1 + 1] = True
+            reps.append((int(start), int(end)))
+        return reps, active
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------------------------
+
+def runs_root() -> Path:
+    """``$GYMDATA_HOME/runs``."""
+    return store.home() / "runs"
+
+
+def run_path(run: str | Path) -> Path:
+    """The folder of a run given by id (under :func:`runs_root`) or by path.
+
+    Raises:
+        InputError: If no such run exists.
+    """
+    for candidate in (Path(run), runs_root() / str(run)):
+        if (candidate / "config.json").is_file():
+            return candidate.absolute()
+    root = runs_root()
+    known = sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
+    raise InputError(f"no run {str(run)!r}", hint=f"runs in {root}: {', '.join(known[-8:]) or 'none'}")
+
+
+def new_run_id(model: str, dataset: str) -> str:
+    """``<model>-<dataset>-<UTC yyyymmdd-HHMMSS>``, with a numeric suffix if that folder exists."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset)[:40]
+    base = f"{model}-{stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}"
+    run_id, k = base, 1
+    while (runs_root() / run_id).exists():
+        k += 1
+        run_id = f"{base}-{k}"
+    return run_id
+
+
+def save_run(run_id: str, config: Mapping[str, Any], metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+             ) -> Path:
+    """Write a run folder: ``config.json``, ``metrics.json`` and ``model.npz`` (each atomically).
+
+    Returns:
+        The run folder.
+    """
+    import io
+
+    folder = runs_root() / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    store.atomic_write_bytes(folder / "model.npz", buf.getvalue())
+    store.atomic_write_bytes(folder / "metrics.json", json.dumps(metrics, indent=2, default=_json_default).encode())
+    # config last: a folder counts as a run once config.json exists (run_path)
+    store.atomic_write_bytes(folder / "config.json", json.dumps(config, indent=2, default=_json_default).encode())
+    return folder
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def load_counter(run: str | Path):
+    """The counter saved in a run folder (only ``gmm`` runs hold a counter).
+
+    Raises:
+        InputError: If the run does not exist or is not a counting model.
+    """
+    path = run_path(run)
+    config = json.loads((path / "config.json").read_text())
+    if config.get("model") != "gmm":
+        raise InputError(f"run {path.name!r} is a {config.get('model')!r} model, not a repetition counter",
+                         path=path, hint="train one with: gymdata train gmm --data NAME")
+    from baselines.gmm import GMMCounter
+
+    return GMMCounter.load(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """Repetition counts from the ``segments`` table: per clip, the human-made repetitions if any,
+    else the imported ones (model-made segments never count as truth)."""
+    if not ds.has("segments"):
+        return {}
+    filt: dict[str, Any] = {"kind": "repetition", "origin": ["imported", "human"]}
+    if video_ids is not None:
+        filt["video_id"] = list(video_ids)
+    df = ds.df("segments", columns=["video_id", "origin"], filter=filt)
+    out: dict[str, int] = {}
+    for vid, group in df.groupby("video_id"):
+        human = int((group["origin"] == "human").sum())
+        out[str(vid)] = human or int(len(group))
+    return out
+
+
+def clip_info(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> list[dict]:
+    """The ``videos`` rows needed for counting (id, exercise, fps, frame size, frame count)."""
+    filt = None if video_ids is None else {"video_id": list(video_ids)}
+    return ds.read("videos", columns=["video_id", "exercise", "fps", "width", "height", "num_frames", "split"],
+                   filter=filt).to_pylist()
+
+
+def count_clip(counter, landmarks: np.ndarray, clip: Mapping[str, Any]) -> CountResult:
+    """Count one clip with ``counter`` (a :class:`PeriodicCounter` or a GMM counter, which falls
+    back to the periodic counter for exercises it was not trained on)."""
+    return counter.count(landmarks, fps=clip.get("fps"), width=clip.get("width"), height=clip.get("height"),
+                         **({"exercise": clip.get("exercise")} if hasattr(counter, "exercises") else {}))
+
+
+def count_dataset(ds: store.Dataset, counter=None, video_ids: Iterable[str] | None = None
+                  ) -> list[tuple[dict, CountResult]]:
+    """Count every clip of a dataset that has poses.
+
+    Args:
+        ds: The dataset.
+        counter: A counter (default :class:`PeriodicCounter`).
+        video_ids: Only these clips.
+
+    Returns:
+        ``(clip info, result)`` per clip with poses, in ``video_id`` order.
+
+    Raises:
+        InputError: If the dataset has no poses (or none for the clips asked for).
+    """
+    from gymdata.features import load_pose_sequences
+
+    counter = counter or PeriodicCounter()
+    clips = clip_info(ds, video_ids)
+    if video_ids is not None:
+        unknown = set(video_ids) - {c["video_id"] for c in clips}
+        if unknown:
+            raise InputError(f"unknown clip(s) {', '.join(sorted(unknown)[:5])} in dataset {ds.name!r}")
+    poses = load_pose_sequences(ds, [c["video_id"] for c in clips])
+    if not poses:
+        raise InputError(f"dataset {ds.name!r} has no poses to count from",
+                         hint=f"extract them first: gymdata pose {ds.name}")
+    return [(c, count_clip(counter, poses[c["video_id"]], c))
+            for c in sorted(clips, key=lambda c: c["video_id"]) if c["video_id"] in poses]
+
+
+def segment_rows(video_id: str, result: CountResult, annotator: str, created_at: dt.datetime) -> list[dict]:
+    """``segments`` rows for a result: one ``repetition``/``rep`` per repetition and one ``state``
+    row (``A``/``R``) per state run, origin ``model``."""
+    base = {"video_id": video_id, "origin": "model", "annotator": annotator, "created_at": created_at}
+    rows = [{**base, "kind": "repetition", "label": "rep", "start_frame": s, "end_frame": e} for s, e in result.reps]
+    rows += [{**base, "kind": "state", "label": lab, "start_frame": s, "end_frame": e} for s, e, lab in result.states]
+    return rows
+
+
+def write_segments(ds: store.Dataset, results: Mapping[str, CountResult]) -> int:
+    """Store counting results as model segments, annotated by each result's counter (a run id or
+    ``periodic``), replacing that annotator's earlier model segments of the same clips, in one
+    atomic transaction.
+
+    Returns:
+        The number of rows written.
+    """
+    import pyarrow.compute as pc
+
+    stamp = store.now()
+    rows = [r for vid, res in results.items() for r in segment_rows(vid, res, res.counter, stamp)]
+    clips_of: dict[str, list[str]] = {}
+    for vid, res in results.items():
+        clips_of.setdefault(res.counter, []).append(vid)
+    earlier = None
+    for annotator, vids in clips_of.items():
+        term = (pc.field("annotator") == annotator) & pc.field("video_id").isin(vids)
+        earlier = term if earlier is None else earlier | term
+    with ds.transaction() as txn:
+        if earlier is not None:
+            txn.delete("segments", (pc.field("origin") == "model") & earlier)
+        txn.append("segments", rows)
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Video files
+# --------------------------------------------------------------------------------------------
+
+def video_poses(path: str | Path, frames: int | None = None, cache_dir: str | Path | None = None
+                ) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Landmarks of one video file through :func:`gymdata.pose.extract_clip` (cached by content).
+
+    Args:
+        path: The video file.
+        frames: Process T uniformly sampled frames (static image mode) instead of every frame.
+        cache_dir: Pose cache (default :func:`gymdata.pose.default_cache_dir`).
+
+    Returns:
+        The probed media info (dict), the frame indices processed ``(N,)`` and their landmarks
+        ``(N, 33, 4)``.
+
+    Raises:
+        InputError, CorruptMediaError: If the file cannot be read.
+    """
+    from gymdata.cache import file_signature
+    from gymdata.media import probe_video
+    from gymdata.pose import ClipJob, PoseParams, default_cache_dir, extract_clip
+
+    path = Path(path)
+    info = probe_video(path)
+    if frames is not None and frames < 2:
+        raise InputError(f"--frames must be at least 2, not {frames}")
+    params = PoseParams(frames if frames and frames < info.num_frames else None)
+    files = (str(path.absolute()),)
+    job = ClipJob(path.stem, files, "video", info.num_frames, params, str(cache_dir or default_cache_dir()),
+                  file_signature(files))
+    arrays = extract_clip(job).arrays
+    return info.asdict(), np.asarray(arrays["frames"]), np.asarray(arrays["landmarks"])
+
+
+def count_video(path: str | Path, counter=None, *, exercise: str | None = None, frames: int | None = None,
+                cache_dir: str | Path | None = None) -> dict:
+    """Extract poses from a video file and count its repetitions.
+
+    With sampled frames, counting runs on the sampled sequence (at the sampled rate) and the
+    segments are mapped back to the video's frame numbers.
+
+    Returns:
+        A JSON-able dict: the video's path and media info, the counter, the count, ``reps`` and
+        ``states`` in video frame numbers, the period (seconds), the periodicity and, for a 0, why.
+    """
+    counter = counter or PeriodicCounter()
+    info, index, landmarks = video_poses(path, frames, cache_dir)
+    fps = info["fps"] or DEFAULT_FPS
+    span = (index[-1] - index[0]) if len(index) > 1 else 0
+    step = span / (len(index) - 1) if len(index) > 1 else 1.0
+    clip = {"fps": fps / step if step else fps, "width": info["width"], "height": info["height"],
+            "exercise": exercise}
+    res = count_clip(counter, landmarks, clip)
+
+    def frame(i: int) -> int:
+        return int(index[min(max(i, 0), len(index) - 1)])
+
+    def end_frame(i: int) -> int:  # a run ends just before the next processed frame starts
+        return int(index[i + 1] - 1) if i + 1 < len(index) else int(info["num_frames"] - 1)
+
+    return {
+        "video": str(path), **info, "frames_processed": int(len(index)),
+        "counter": res.counter, "count": res.count,
+        "reps": [[frame(s), frame(e)] for s, e in res.reps],
+        "states": [[frame(s), end_frame(e), lab] for s, e, lab in res.states],
+        "period_s": round(res.period * step / fps, 3) if res.period else None,
+        "periodicity": None if res.periodicity is None else round(res.periodicity, 3),
+        "reason": res.reason,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+@click.command("count")
+@click.argument("target")
+@click.option("--run", "run", default=None,
+              help="A trained gmm run (id or folder); default: the label-free periodic counter.")
+@click.option("--write", is_flag=True, help="Store the segments (origin model) in the dataset.")
+@click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
+@click.option("--exercise", default=None, help="Exercise of a VIDEO file (picks the run's model for it).")
+@click.option("--frames", type=int, default=None,
+              help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
+def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], exercise: str | None,
+            frames: int | None) -> None:
+    """Count repetitions in dataset TARGET (from its poses) or in a VIDEO file.
+
+    \b
+    For a dataset: prints one line per clip (and MAE/OBO where true counts exist); --write stores
+    the repetitions and A/R states as model segments, annotated by the run id or 'periodic',
+    replacing that annotator's earlier ones.
+    For a video file: extracts poses (cached by content), counts and prints JSON.
+    Without --run the label-free periodic counter is used; a gmm run falls back to it for
+    exercises it was not trained on.
+    """
+    from gymdata.cli import format_table
+    from gymdata.media import is_video
+
+    counter = load_counter(run) if run else PeriodicCounter()
+    path = Path(target)
+    if path.is_file():
+        if write or clips:
+            raise InputError("--write and --clip apply to datasets, not to a video file",
+                             hint="import the video first (gymdata import videos) to store its segments")
+        if exercise:
+            from gymdata import vocab
+
+            exercise = vocab.normalise(exercise)
+        click.echo(json.dumps(count_video(path, counter, exercise=exercise, frames=frames), indent=2))
+        return
+    if is_video(path) or "/" in target:
+        raise InputError("no such video file or dataset", path=path,
+                         hint="give a dataset name (gymdata list) or the path of a video file")
+    ds = store.open_dataset(target)
+    results = count_dataset(ds, counter, list(clips) if clips else None)
+    truth = true_counts(ds, [c["video_id"] for c, _ in results])
+    rows = []
+    for clip, res in results:
+        gt = truth.get(clip["video_id"])
+        fps = clip.get("fps") or DEFAULT_FPS
+        rows.append([clip["video_id"], clip["exercise"], res.counter, res.count, gt,
+                     None if gt is None else res.count - gt,
+                     None if res.period is None else round(res.period / fps, 2), res.reason or ""])
+    click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows))
+    scored = [(clip["exercise"], res.count, truth[clip["video_id"]]) for clip, res in results
+              if clip["video_id"] in truth]
+    if scored:
+        summary = []
+        for ex in sorted({e for e, _, _ in scored}) + ["all"]:
+            sel = [(p, t) for e, p, t in scored if ex in ("all", e)]
+            m = count_metrics([p for p, _ in sel], [t for _, t in sel])
+            summary.append([ex, m["clips"], m["mae"], m["obo"]])
+        click.echo("\n" + format_table(["exercise", "clips", "MAE", "OBO"], summary))
+    if write:
+        n = write_segments(ds, {clip["video_id"]: res for clip, res in results})
+        annotators = ", ".join(sorted({res.counter for _, res in results}))
+        click.echo(f"wrote {n} segments of {len(results)} clip(s) to {ds.name!r} (origin model, annotator {annotators})")
