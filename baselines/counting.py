@@ -41,11 +41,12 @@ Metrics are RepCount's: MAE = mean(|round(pred) - gt| / gt), OBO = share of clip
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +97,6 @@ class CountResult:
     reason: str | None = None
     signal: np.ndarray | None = field(default=None, repr=False)
 
-    def to_json(self) -> dict:
-        """A JSON-able dict (without the signal)."""
-        out = asdict(self)
-        out.pop("signal")
-        out["reps"] = [list(r) for r in self.reps]
-        out["states"] = [list(s) for s in self.states]
-        return out
-
 
 def count_metrics(pred: Sequence[float], truth: Sequence[float]) -> dict[str, float | int]:
     """RepCount's metrics over clips.
@@ -122,7 +115,7 @@ def count_metrics(pred: Sequence[float], truth: Sequence[float]) -> dict[str, fl
         raise ValueError(f"{len(p)} predictions for {len(t)} true counts")
     err = np.abs(p - t)
     pos = t > 0
-    return {"clips": int(len(t)),
+    return {"clips": len(t),
             "mae": float(np.mean(err[pos] / t[pos])) if pos.any() else math.nan,
             "obo": float(np.mean(err <= 1)) if len(t) else math.nan}
 
@@ -310,7 +303,7 @@ class PeriodicCounter:
         """The dominant principal component of the smoothed, high-passed features."""
         p = self.params
         f = gaussian_filter1d(feats, max(p.smooth_s * fps, 0.5), axis=0, mode="nearest")
-        window = int(round(p.highpass_s * fps))
+        window = round(p.highpass_s * fps)
         if window < len(f):
             f = f - uniform_filter1d(f, window, axis=0, mode="nearest")
         f = f - f.mean(axis=0)
@@ -330,13 +323,15 @@ class PeriodicCounter:
         return int(best), float(ac[best])
 
     def count(self, landmarks: np.ndarray, fps: float | None = None, *, width: float | None = None,
-              height: float | None = None) -> CountResult:
+              height: float | None = None, exercise: str | None = None) -> CountResult:
         """Count the repetitions of one clip.
 
         Args:
             landmarks: ``(T, 33, >=2)`` landmarks (image-normalised, zeros where no person).
             fps: Frames per second (default :data:`DEFAULT_FPS`).
             width, height: Frame size (makes x and y share a unit).
+            exercise: Not used (the counter is the same for every exercise); accepted so that all
+                counters are called alike.
 
         Returns:
             A :class:`CountResult`.
@@ -393,7 +388,7 @@ class PeriodicCounter:
         if not len(peaks):
             return reps, active
         troughs = [int(np.argmin(sig[: peaks[0] + 1]))]
-        for a, b in zip(peaks[:-1], peaks[1:]):
+        for a, b in itertools.pairwise(peaks):
             troughs.append(int(a + np.argmin(sig[a : b + 1])))
         troughs.append(int(peaks[-1] + np.argmin(sig[peaks[-1] :])))
         for i, pk in enumerate(peaks):
@@ -518,7 +513,7 @@ def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> di
     out: dict[str, int] = {}
     for vid, group in df.groupby("video_id"):
         human = int((group["origin"] == "human").sum())
-        out[str(vid)] = human or int(len(group))
+        out[str(vid)] = human or len(group)
     return out
 
 
@@ -531,9 +526,9 @@ def clip_info(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> list
 
 def count_clip(counter, landmarks: np.ndarray, clip: Mapping[str, Any]) -> CountResult:
     """Count one clip with ``counter`` (a :class:`PeriodicCounter` or a GMM counter, which falls
-    back to the periodic counter for exercises it was not trained on)."""
+    back to the periodic counter for exercises it was not trained on), given its ``videos`` row."""
     return counter.count(landmarks, fps=clip.get("fps"), width=clip.get("width"), height=clip.get("height"),
-                         **({"exercise": clip.get("exercise")} if hasattr(counter, "exercises") else {}))
+                         exercise=clip.get("exercise"))
 
 
 def count_dataset(ds: store.Dataset, counter=None, video_ids: Iterable[str] | None = None
@@ -665,7 +660,7 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
         return int(index[i + 1] - 1) if i + 1 < len(index) else int(info["num_frames"] - 1)
 
     return {
-        "video": str(path), **info, "frames_processed": int(len(index)),
+        "video": str(path), **info, "frames_processed": len(index),
         "counter": res.counter, "count": res.count,
         "reps": [[frame(s), frame(e)] for s, e in res.reps],
         "states": [[frame(s), end_frame(e), lab] for s, e, lab in res.states],
@@ -729,6 +724,9 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
                      None if gt is None else res.count - gt,
                      None if res.period is None else round(res.period / fps, 2), res.reason or ""])
     click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows))
+    without = (len(clips) if clips else ds.count("videos")) - len(results)
+    if without:
+        click.echo(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
     scored = [(clip["exercise"], res.count, truth[clip["video_id"]]) for clip, res in results
               if clip["video_id"] in truth]
     if scored:

@@ -36,9 +36,6 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, median_filter
 from sklearn.mixture import GaussianMixture
 
-from gymdata import store
-from gymdata.errors import InputError
-
 from baselines.counting import (
     DEFAULT_FPS,
     CountResult,
@@ -53,6 +50,8 @@ from baselines.counting import (
     true_counts,
     valid_frames,
 )
+from gymdata import store
+from gymdata.errors import InputError
 
 MODEL = "gmm"
 
@@ -193,8 +192,7 @@ class GMMCounter:
         """Fit one mixture per exercise on the labelled frames of ``clips``.
 
         Raises:
-            InputError: If an exercise has no Active or no Resting frame, or fewer labelled frames
-                than mixture components.
+            InputError: If an exercise has no Active or no Resting frame.
         """
         params = params or GMMParams()
         per_ex: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
@@ -208,7 +206,7 @@ class GMMCounter:
         for ex, parts in per_ex.items():
             x = np.concatenate([f for f, _ in parts])
             y = np.concatenate([a for _, a in parts])
-            if y.all() or not y.any() or len(x) < max(params.components, 2):
+            if y.all() or not y.any():
                 raise InputError(f"{ex}: training needs Active and Resting frames ({int(y.sum())} A, "
                                  f"{int((~y).sum())} R)", hint="label both states, or give clips with repetitions")
             models[ex] = _fit_exercise(x, y, params)
@@ -229,14 +227,14 @@ class GMMCounter:
         fps = float(fps or DEFAULT_FPS)
         if len(p_active) == 0:
             return []
-        prob = median_filter(p_active, size=max(1, int(round(p.median_s * fps))) | 1, mode="nearest")
+        prob = median_filter(p_active, size=max(1, round(p.median_s * fps)) | 1, mode="nearest")
         active = np.zeros(len(prob), bool)
         on = prob[0] >= 0.5
         for t, v in enumerate(prob):
             on = v >= p.leave if on else v > p.enter
             active[t] = on
-        active = _absorb(active, True, int(round(p.min_active_s * fps)))
-        active = _absorb(active, False, int(round(p.min_rest_s * fps)))
+        active = _absorb(active, True, round(p.min_active_s * fps))
+        active = _absorb(active, False, round(p.min_rest_s * fps))
         return state_runs(active)
 
     def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
@@ -287,7 +285,7 @@ def _fit_exercise(x: np.ndarray, y: np.ndarray, params: GMMParams) -> ExerciseMo
     mean = x.mean(axis=0)
     std = np.maximum(x.std(axis=0), 1e-6)
     z = (x - mean) / std
-    k = min(params.components, len(np.unique(z, axis=0)))
+    k = min(params.components, len(np.unique(z, axis=0)))  # fewer distinct frames than components
     mixture = GaussianMixture(n_components=k, covariance_type=params.covariance, reg_covar=1e-3,
                               n_init=2, random_state=params.seed).fit(z)
     resp = mixture.predict_proba(z)
@@ -295,7 +293,7 @@ def _fit_exercise(x: np.ndarray, y: np.ndarray, params: GMMParams) -> ExerciseMo
     # rest pose's component would otherwise look half Active (a repetition starts and ends near it)
     share_a, share_r = resp[y].mean(axis=0), resp[~y].mean(axis=0)
     p_active = (share_a + 1e-3) / (share_a + share_r + 2e-3)
-    return ExerciseModel(mean, std, mixture, p_active, int(len(x)))
+    return ExerciseModel(mean, std, mixture, p_active, len(x))
 
 
 def _absorb(active: np.ndarray, value: bool, min_len: int) -> np.ndarray:
@@ -326,7 +324,7 @@ def masks_from_reps(n: int, reps: Iterable[tuple[int, int]], edge: float = EDGE)
     active, labelled = np.zeros(n, bool), np.ones(n, bool)
     for start, end in reps:
         start, end = max(int(start), 0), min(int(end), n - 1)
-        margin = int(round(edge * (end - start + 1)))
+        margin = round(edge * (end - start + 1))
         active[start : end + 1] = True
         labelled[start : start + margin] = False
         labelled[max(end - margin + 1, start) : end + 1] = False

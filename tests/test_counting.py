@@ -8,9 +8,11 @@ known by construction; the sample corpus test at the end uses ``gymdata.sample``
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from baselines.counting import (
     CountResult,
@@ -25,7 +27,6 @@ from baselines.counting import (
     write_segments,
 )
 from baselines.gmm import GMMCounter, GMMParams, LabelledClip
-from conftest import run_cli
 from gymdata import store
 from gymdata.errors import InputError
 
@@ -204,7 +205,7 @@ def test_gmm_one_shot_counts_other_clips_and_round_trips(tmp_path):
     from baselines.counting import save_run
 
     config = {"model": "gmm", "run_id": "gmm-test", "exercises": counter.exercises,
-              "params": GMMParams().__dict__}
+              "params": asdict(GMMParams())}
     folder = save_run("gmm-test", config, {}, counter.arrays())
     loaded = load_counter("gmm-test")
     assert folder == run_path(folder) == run_path("gmm-test")
@@ -240,11 +241,10 @@ def build_dataset(name: str, clips: dict[str, tuple[str, np.ndarray, list[tuple[
         segments += [{"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": s, "end_frame": e,
                       "origin": "imported", "annotator": "repcount:test.csv", "created_at": store.now()}
                      for s, e in reps or []]
-    with store.building(name) as ds:
-        with ds.transaction() as txn:
-            txn.write("videos", videos)
-            txn.write("poses", poses_table(list(clips), results, "corpus"))
-            txn.write("segments", segments)
+    with store.building(name) as ds, ds.transaction() as txn:
+        txn.write("videos", videos)
+        txn.write("poses", poses_table(list(clips), results, "corpus"))
+        txn.write("segments", segments)
     return store.open_dataset(name)
 
 
@@ -296,22 +296,21 @@ def test_train_count_write_cli_round_trip():
 
 
 def test_count_cli_errors():
-    code, out, err = run_cli("count", "nothere")
+    code, _, err = run_cli("count", "nothere")
     assert code != 0 and err.startswith("error:") and "nothere" in err and len(err.strip().splitlines()) == 1
-    code, out, err = run_cli("count", "missing/clip.mp4")
+    code, _, err = run_cli("count", "missing/clip.mp4")
     assert code != 0 and "no such video file or dataset" in err
-    with store.building("empty") as ds:
-        with ds.transaction() as txn:
-            txn.write("videos", [{"video_id": "a", "corpus": "videos", "path": "a.mp4", "media_kind": "video",
-                                  "exercise": "squat"}])
-    code, out, err = run_cli("count", "empty")
+    with store.building("empty") as ds, ds.transaction() as txn:
+        txn.write("videos", [{"video_id": "a", "corpus": "videos", "path": "a.mp4", "media_kind": "video",
+                              "exercise": "squat"}])
+    code, _, err = run_cli("count", "empty")
     assert code != 0 and "gymdata pose empty" in err
     build_dataset("one", {"a": ("squat", *clip(2, seed=40))})
-    code, out, err = run_cli("count", "one", "--run", "nope")
+    code, _, err = run_cli("count", "one", "--run", "nope")
     assert code != 0 and "no run 'nope'" in err
-    code, out, err = run_cli("count", "one", "--clip", "zz")
+    code, _, err = run_cli("count", "one", "--clip", "zz")
     assert code != 0 and "unknown clip" in err
-    code, out, err = run_cli("train", "gmm", "--data", "one", "--exercise", "lunge")
+    code, _, err = run_cli("train", "gmm", "--data", "one", "--exercise", "lunge")
     assert code != 0 and "lunge" in err
 
 
@@ -346,7 +345,7 @@ def test_sample_corpus_one_shot_from_imported_repetitions(sample_corpus):
                         "world": np.zeros((len(lm), 33, 3), np.float32), "detected": np.ones(len(lm), bool)})
     ds.append("poses", poses_table(ids, results, "corpus"))
 
-    code, out, err = run_cli("train", "gmm", "--data", "sample", "--run-id", "gmm-sample")
+    code, _, err = run_cli("train", "gmm", "--data", "sample", "--run-id", "gmm-sample")
     assert code == 0, err
     metrics = json.loads((run_path("gmm-sample") / "metrics.json").read_text())["exercises"]
     for ex in ("squat", "lunge"):  # trained on 1 of 8 clips (one view), evaluated on the other 7
