@@ -1,0 +1,65 @@
+"""A tiny, learnable ``arrays`` export written directly in the layout of
+:mod:`exporters.torch_arrays` (meta.json, clips.parquet, video.npy, poses.npy, pose_valid.npy), for
+the baseline tests: two exercises with 3 and 2 criteria, two views per unit, train/val/test parts.
+
+Every criterion verdict is drawn at random and written into the inputs: in the pose, as a
+landmark's x position; in the video, as the brightness of a band of the frames. The score is the
+share of criteria met, on a 0..10 scale.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EXERCISES = ["lunge", "squat"]
+CRITERIA = {"lunge": ["knee low", "back straight", "head up"], "squat": ["depth", "feet out"]}
+
+
+def write_export(out: Path, *, units: int = 24, frames: int = 4, size: int = 16, seed: int = 0,
+                 parts: tuple[str, ...] = ("train", "train", "train", "val", "test")) -> Path:
+    """Write the export into ``out`` and return it."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    width = max(len(c) for c in CRITERIA.values())
+    rows, videos, poses = [], [], []
+    base_pose = rng.uniform(0.3, 0.7, (33, 4)).astype(np.float32)
+    base_pose[:, 3] = 0.9
+    for u in range(units):
+        ex = EXERCISES[u % 2]
+        bits = rng.integers(0, 2, len(CRITERIA[ex]))
+        crit = [int(b) for b in bits] + [-1] * (width - len(bits))
+        part = parts[u % len(parts)]
+        for v, view in enumerate(("frontal", "lateral")):
+            pose = np.repeat(base_pose[None], frames, 0) + rng.normal(0, 0.01, (frames, 33, 4)).astype(np.float32)
+            pose[:, :11, 1] -= 0.3 * (u % 2)  # the exercise moves the head
+            for j, b in enumerate(bits):  # each verdict moves one limb, over time
+                pose[:, 11 + 2 * j + v, 0] += (0.3 if b else -0.3) * np.linspace(0.2, 1, frames)
+            clip = np.full((frames, size, size, 3), 60 + 60 * (u % 2), np.uint8)
+            for j, b in enumerate(bits):
+                band = slice(j * size // width, (j + 1) * size // width)
+                clip[:, band, :, j % 3] = 230 if b else 10
+            clip = np.clip(clip.astype(int) + rng.integers(-8, 8, clip.shape), 0, 255).astype(np.uint8)
+            rows.append({"row": len(rows), "video_id": f"{ex}/{u}/{view}", "unit": f"{ex}/{u}#0", "view": view,
+                         "exercise": ex, "exercise_id": EXERCISES.index(ex), "subject": f"s{u % 6}",
+                         "recording": f"{ex}/{u}", "rep_index": 0, "split": part, "num_frames": frames,
+                         "fps": 30.0, "score": 10.0 * float(bits.mean()), "criteria": crit,
+                         "frame_indices": list(range(frames))})
+            videos.append(clip)
+            poses.append(pose)
+    clips = pd.DataFrame(rows)
+    clips["rep_index"] = clips["rep_index"].astype("Int64")
+    clips.to_parquet(out / "clips.parquet", index=False)
+    np.save(out / "video.npy", np.stack(videos))
+    np.save(out / "poses.npy", np.stack(poses))
+    np.save(out / "pose_valid.npy", np.ones((len(rows), frames), bool))
+    meta = {"format": "gymdata-arrays", "version": 1, "frames": frames, "size": size, "resize": "squash",
+            "exercises": EXERCISES, "criteria": CRITERIA, "criteria_width": width, "score_name": "total",
+            "score_scale": [0.0, 10.0], "views": ["frontal", "lateral"], "clips": len(rows), "units": units,
+            "video": True, "poses": True, "pose_clips": len(rows), "state_frames": 0, "rows": len(rows),
+            "decode_failures": []}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    return out
