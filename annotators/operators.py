@@ -378,7 +378,7 @@ class GymLabelsPanel(foo.Panel):
                 c = clip["labels"]["criteria"].get(name)
                 state[f"crit_{i}"] = c["verdict"] if c else None
             score = clip["labels"]["scores"].get(L.QUALITY)
-            state["score"] = score["value"] if score else None
+            state["score_row"] = {"score": score["value"] if score else None}
         for key, value in state.items():
             ctx.panel.set_state(key, value)
 
@@ -404,7 +404,7 @@ class GymLabelsPanel(foo.Panel):
     def _int(self, ctx, key: str) -> int | None:
         value = ctx.panel.get_state(key)
         if value in (None, ""):
-            raise L.EditError(f"{key.split('_')[-1]} frame is missing")
+            raise L.EditError(f"{key.rsplit('_', 1)[-1]} frame is missing")
         return int(value) - 1
 
     def on_criterion(self, ctx):
@@ -419,20 +419,21 @@ class GymLabelsPanel(foo.Panel):
 
     def on_score(self, ctx):
         self._edit(ctx, lambda clip, who: [L.make_edit("score", who, name=L.QUALITY,
-                                                        value=ctx.panel.get_state("score"))])
+                                                        value=ctx.panel.get_state("score_row.score"))])
 
     def on_add_rep(self, ctx):
         self._edit(ctx, lambda clip, who: [L.make_edit("segment", who, kind="repetition", label="rep",
-                                                        start=self._int(ctx, "rep_start"),
-                                                        end=self._int(ctx, "rep_end"))])
+                                                        start=self._int(ctx, "rep_add.rep_start"),
+                                                        end=self._int(ctx, "rep_add.rep_end"))])
 
     def on_adjust_rep(self, ctx):
         def make(clip, who):
-            seg = next((s for s in clip["labels"]["segments"] if s["id"] == ctx.panel.get_state("adj_segment")), None)
+            wanted = ctx.panel.get_state("rep_adj.adj_segment")
+            seg = next((s for s in clip["labels"]["segments"] if s["id"] == wanted), None)
             if seg is None:
                 raise L.EditError("choose the repetition to adjust")
             return [L.make_edit("segment", who, segment=seg["id"], kind=seg["kind"], label=seg["label"],
-                                start=self._int(ctx, "adj_start"), end=self._int(ctx, "adj_end"))]
+                                start=self._int(ctx, "rep_adj.adj_start"), end=self._int(ctx, "rep_adj.adj_end"))]
 
         self._edit(ctx, make)
 
@@ -447,26 +448,27 @@ class GymLabelsPanel(foo.Panel):
         self._edit(ctx, make)
 
     def on_mark_state(self, ctx):
-        state = ctx.panel.get_state("st_label") or "A"
+        state = ctx.panel.get_state("state_row.st_label") or "A"
         self._edit(ctx, lambda clip, who: [L.make_edit("state", who, label=None if state == "none" else state,
-                                                        start=self._int(ctx, "st_start"),
-                                                        end=self._int(ctx, "st_end"))])
+                                                        start=self._int(ctx, "state_row.st_start"),
+                                                        end=self._int(ctx, "state_row.st_end"))])
 
     def on_add_penalty(self, ctx):
         def make(clip, who):
             action = _kg_action(ctx, clip)
-            error = ctx.panel.get_state("pen_error")
+            error = ctx.panel.get_state("pen_row.pen_error")
             known = {e["id"]: e for e in (action or {}).get("error_types", [])}
-            points = ctx.panel.get_state("pen_points")
-            feedback = ctx.panel.get_state("pen_feedback")
+            points = ctx.panel.get_state("pen_row.pen_points")
+            feedback = ctx.panel.get_state("pen_row.pen_feedback")
             if error in known:
                 points = known[error].get("points") if points in (None, "") else points
                 feedback = feedback or known[error].get("feedback")
-            start = ctx.panel.get_state("pen_start")
-            return [L.make_edit("penalty", who, keystep=ctx.panel.get_state("pen_keystep") or None, error_type=error,
+            start = ctx.panel.get_state("pen_where.pen_start")
+            keystep = ctx.panel.get_state("pen_row.pen_keystep") or None
+            return [L.make_edit("penalty", who, keystep=keystep, error_type=error,
                                 points=None if points in (None, "") else points, feedback=feedback or None,
-                                start=None if start in (None, "") else self._int(ctx, "pen_start"),
-                                end=None if start in (None, "") else self._int(ctx, "pen_end"))]
+                                start=None if start in (None, "") else self._int(ctx, "pen_where.pen_start"),
+                                end=None if start in (None, "") else self._int(ctx, "pen_where.pen_end"))]
 
         self._edit(ctx, make)
 
@@ -479,6 +481,9 @@ class GymLabelsPanel(foo.Panel):
             return [L.make_edit("penalty_delete", who, penalty=pens[row]["id"])]
 
         self._edit(ctx, make)
+
+    def on_pick(self, ctx):
+        """A choice that changes the form (a keystep narrows the error types): just render again."""
 
     def on_suggest(self, ctx):
         try:
@@ -507,11 +512,13 @@ class GymLabelsPanel(foo.Panel):
             return types.Property(panel, view=types.GridView(orientation="vertical"))
         labels = clip["labels"]
         n = clip.get("num_frames")
+        tables: dict[str, list] = {}
         panel.md(f"#### {clip['video_id']}\n{clip.get('exercise')} · {clip.get('view') or 'no view'} · "
                  f"{n} frames (numbered from 1, as in the player)", name="title")
         if ctx.panel.get_state("message"):
             panel.md(f"**{ctx.panel.get_state('message')}**", name="message_text")
-        panel.str("annotator", label="Annotator (for this session)", default=L.default_annotator())
+        who = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
+        panel.str("annotator", label=f"Annotator for this session (edits are recorded as: {who})", default=who)
 
         panel.md("##### Criteria", name="h_criteria")
         names = self._criteria(ctx, clip)
@@ -539,9 +546,9 @@ class GymLabelsPanel(foo.Panel):
                               ("at", "when")):
                 table.add_column(key, label=text)
             table.add_row_action("delete", self.on_delete_rep, label="Delete", icon="delete")
-            ctx.panel.set_data("reps_table", [{"n": i + 1, "frames": f"{s['start'] + 1}-{s['end'] + 1}",
-                                               "annotator": s.get("annotator"), "origin": s.get("origin"),
-                                               "at": _when(s.get("at"))} for i, s in enumerate(reps)])
+            tables["reps_table"] = [{"n": i + 1, "frames": f"{s['start'] + 1}-{s['end'] + 1}",
+                                     "annotator": s.get("annotator"), "origin": s.get("origin"),
+                                     "at": _when(s.get("at"))} for i, s in enumerate(reps)]
             panel.list("reps_table", types.Object(), view=table)
         add = panel.h_stack("rep_add", align_y="center")
         add.int("rep_start", label="Start frame")
@@ -568,7 +575,7 @@ class GymLabelsPanel(foo.Panel):
         st.int("st_end", label="End frame")
         st.btn("st_btn", label="Mark", on_click=self.on_mark_state)
 
-        self._render_penalties(ctx, panel, clip)
+        self._render_penalties(ctx, panel, clip, tables)
 
         panel.md("##### Suggestions", name="h_suggest")
         doc = ctx.dataset._sample_collection.find_one({"_id": clip["_id"]}, {"suggestion": 1})
@@ -586,12 +593,14 @@ class GymLabelsPanel(foo.Panel):
         history = types.TableView()
         for key, text in (("at", "when (UTC)"), ("annotator", "who"), ("what", "what")):
             history.add_column(key, label=text)
-        ctx.panel.set_data("history", [{"at": _when(e["at"]), "annotator": e["annotator"], "what": L.describe_edit(e)}
-                                       for e in reversed(log[-50:])])
+        tables["history"] = [{"at": _when(e["at"]), "annotator": e["annotator"], "what": L.describe_edit(e)}
+                             for e in reversed(log[-50:])]
+        # replace the panel's data as a whole: patching would keep rows of longer, older tables
+        ctx.ops.set_panel_data(tables)
         panel.list("history", types.Object(), view=history)
         return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))
 
-    def _render_penalties(self, ctx, panel: types.Object, clip: dict[str, Any]) -> None:
+    def _render_penalties(self, ctx, panel: types.Object, clip: dict[str, Any], tables: dict[str, list]) -> None:
         panel.md("##### Penalties", name="h_pen")
         pens = clip["labels"]["penalties"]
         if pens:
@@ -600,8 +609,8 @@ class GymLabelsPanel(foo.Panel):
                               ("feedback", "feedback"), ("annotator", "by")):
                 table.add_column(key, label=text)
             table.add_row_action("delete", self.on_delete_penalty, label="Delete", icon="delete")
-            ctx.panel.set_data("pen_table", [{k: p.get(k) for k in ("keystep", "error_type", "points", "feedback",
-                                                                    "annotator")} for p in pens])
+            tables["pen_table"] = [{k: p.get(k) for k in ("keystep", "error_type", "points", "feedback", "annotator")}
+                                   for p in pens]
             panel.list("pen_table", types.Object(), view=table)
         action = _kg_action(ctx, clip)
         row = panel.h_stack("pen_row", align_y="center")
@@ -609,8 +618,8 @@ class GymLabelsPanel(foo.Panel):
             steps = types.DropdownView()
             for k in action.get("keysteps", []):
                 steps.add_choice(k["id"], label=f"{k['id']}: {k.get('name', '')}")
-            row.enum("pen_keystep", steps.values(), label="Keystep", view=steps)
-            step = ctx.panel.get_state("pen_keystep")
+            row.enum("pen_keystep", steps.values(), label="Keystep", view=steps, on_change=self.on_pick)
+            step = ctx.panel.get_state("pen_row.pen_keystep")
             errors = types.DropdownView()
             for e in action.get("error_types", []):
                 if not step or e.get("keystep") in (None, step):

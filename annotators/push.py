@@ -190,9 +190,10 @@ def frame_docs(sample_oid, dataset_oid, num_frames: int, pose: tuple | None, lab
         _, frames, lm, detected = pose
         keep = detected & (frames >= 0) & (frames < num_frames)
         slot[frames[keep]] = np.flatnonzero(keep)
-        points = lm[..., :2].astype(np.float64).tolist()
+        points = lm[..., :2].astype(np.float64).tolist()  # one tolist per clip: per frame costs 10x more
         vis = lm[..., 3].astype(np.float64)
-        conf = [None if np.isnan(v).any() else v.tolist() for v in vis]
+        unknown = np.isnan(vis).any(axis=1)
+        conf = [None if u else v for u, v in zip(unknown.tolist(), vis.tolist())]
     state = [None] * num_frames
     for run in L.state_runs(labels["segments"]):
         doc = foapi.state_doc(run, run["id"])
@@ -475,7 +476,7 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
                 break
         if doc.get("gymdata_fp") != fp:
             to_write.append((doc["_id"], int(row["num_frames"]), pose, current, rev))
-        else:
+        elif L.state_runs(old["segments"]) != L.state_runs(current["segments"]):
             foapi.write_states(dataset, doc["_id"], current, int(row["num_frames"]), rev)
 
     frames = dataset._frame_collection
@@ -500,6 +501,5 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     dataset.skeletons = {foapi.POSE_FIELD: fo.KeypointSkeleton(labels=list(foapi.LANDMARK_NAMES),
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
     dataset.save()
-    dataset.reload()
     report.seconds = time.perf_counter() - start
     return report

@@ -104,6 +104,31 @@ def fo_db(mongod, monkeypatch):
     fodb._disconnect()
 
 
+#: A standing person in BlazePose's 33 landmarks (x, y image-normalised), facing the camera.
+_STANDING = {0: (0.50, 0.16), 1: (0.49, 0.15), 2: (0.485, 0.15), 3: (0.48, 0.15), 4: (0.51, 0.15), 5: (0.515, 0.15),
+             6: (0.52, 0.15), 7: (0.47, 0.16), 8: (0.53, 0.16), 9: (0.49, 0.18), 10: (0.51, 0.18), 11: (0.44, 0.26),
+             12: (0.56, 0.26), 13: (0.42, 0.38), 14: (0.58, 0.38), 15: (0.41, 0.49), 16: (0.59, 0.49),
+             17: (0.405, 0.51), 18: (0.595, 0.51), 19: (0.41, 0.515), 20: (0.59, 0.515), 21: (0.415, 0.505),
+             22: (0.585, 0.505), 23: (0.46, 0.52), 24: (0.54, 0.52), 25: (0.46, 0.69), 26: (0.54, 0.69),
+             27: (0.46, 0.86), 28: (0.54, 0.86), 29: (0.455, 0.88), 30: (0.545, 0.88), 31: (0.47, 0.9),
+             32: (0.53, 0.9)}
+
+
+def squat_landmarks(frames: int, period: float = 12.0) -> np.ndarray:
+    """(frames, 33, 4) landmarks of a person squatting with the given period (visibility 0.9)."""
+    base = np.array([_STANDING[i] for i in range(33)], np.float32)
+    depth = 0.5 * (1 - np.cos(2 * np.pi * np.arange(frames) / period))  # 0 standing .. 1 bottom
+    lm = np.zeros((frames, 33, 4), np.float32)
+    lm[..., :2] = base
+    upper = np.arange(33) < 25  # everything above the knees drops; knees move forward and out
+    lm[:, upper, 1] += 0.14 * depth[:, None]
+    lm[:, 25, 0] -= 0.04 * depth
+    lm[:, 26, 0] += 0.04 * depth
+    lm[:, 25:27, 1] += 0.03 * depth[:, None]
+    lm[..., 3] = 0.9
+    return lm
+
+
 def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int = NUM_FRAMES,
                with_labels: bool = True) -> store.Dataset:
     """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels."""
@@ -120,7 +145,7 @@ def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int =
                            "exercise": "squat", "exercise_raw": "squat", "subject": f"p{take}",
                            "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": frames,
                            "width": 64, "height": 48, "duration": frames / 25.0, "extras": "{}"})
-            lm = rng.uniform(0.2, 0.8, (frames, 33, 4)).astype(np.float32)
+            lm = squat_landmarks(frames) + rng.normal(0, 0.003, (frames, 33, 4)).astype(np.float32)
             lm[..., 3] = 0.9
             for f in range(frames):
                 poses.append({"video_id": vid, "frame": f, "layout": "blazepose33", "landmarks": lm[f].ravel().tolist(),

@@ -257,32 +257,27 @@ def test_suggestions_need_a_counter(pushed, monkeypatch):
 def test_suggestions_can_be_accepted_and_corrected(pushed):
     pytest.importorskip("baselines.counting")
     _, dataset = pushed
-    s = sample_of(dataset, "s1_lateral")
-    # a clean periodic squat-like motion for the counter: hips go down and up 3 times
-    t = np.arange(NUM_FRAMES)
-    frames = dataset._frame_collection
-    for f in t:
-        pts = np.full((33, 2), 0.5)
-        pts[:, 1] = 0.3 + 0.02 * np.arange(33) / 33 + 0.15 * (1 - np.cos(2 * np.pi * f / 8)) / 2 * (np.arange(33) >= 11)
-        pts[:, 0] += 0.05 * np.sign(np.arange(33) % 2 - 0.5)
-        frames.update_one({"_sample_id": s._id, "frame_number": int(f) + 1, "pose.keypoints.0": {"$exists": True}},
-                          {"$set": {"pose.keypoints.0.points": pts.tolist()}})
-    out = run_op(dataset, "suggest", s)
-    sug = out.result
+    s = sample_of(dataset, "s1_lateral")  # the fixture squats every 12 frames: 2 repetitions in 24 frames
+    sug = run_op(dataset, "suggest", s).result
     s.reload()
-    assert s.suggestion["count"] == sug["count"] == len(s.suggested_repetitions.detections)
-    assert s.rep_count == 2  # suggestions are not labels until accepted
+    assert sug["count"] == 2 and s.suggestion["reps"] == sug["reps"]
+    assert [d.origin for d in s.suggested_repetitions.detections] == ["model", "model"]
+    assert s.frames[1].suggested_state.label in ("A", "R")
+    assert [d.support for d in s.repetitions.detections] == [[3, 11], [13, 21]]  # not labels until accepted
     run_op(dataset, "accept_suggestions", s, annotator="ana")
     s.reload()
-    assert s.rep_count == sug["count"]
+    assert [d.support for d in s.repetitions.detections] == [[a + 1, b + 1] for a, b in sug["reps"]]
     assert all(d.origin == "human" and d.annotator == "ana" for d in s.repetitions.detections)
-    assert all(e["source"].startswith("suggestion:") for e in s.gymdata_log)
-    if sug["count"]:
-        first = s.repetitions.detections[0]
-        run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=first.support[0],
-               end_frame=first.support[1] + 1, annotator="ana")
-        s.reload()
-        assert s.repetitions.detections[0].support[1] == first.support[1] + 1
+    assert {e["source"] for e in s.gymdata_log} == {f"suggestion:{sug['counter']}"}
+    s = sample_of(dataset, "s1_lateral")  # a fresh copy: reload() keeps frames already read
+    states = [(f, s.frames[f].state.label) for f in (1, 6, 12)]
+    assert states == [(f, s.frames[f].suggested_state.label) for f in (1, 6, 12)]
+    first = s.repetitions.detections[0]  # correct the first one
+    run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=first.support[0],
+           end_frame=first.support[1] + 1, annotator="ben")
+    s.reload()
+    assert s.repetitions.detections[0].support == [first.support[0], first.support[1] + 1]
+    assert s.repetitions.detections[0].annotator == "ben"
 
 
 # -- pull -----------------------------------------------------------------------------------------

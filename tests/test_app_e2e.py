@@ -1,0 +1,136 @@
+"""End to end in a real browser: ``gymdata app`` serves a pushed dataset, a person labels in the
+"Gym labels" panel (a criterion, the score, a repetition), ``gymdata fiftyone pull`` brings the labels
+into the store with their annotator.
+
+Headless Debian ``chromium`` driven by Playwright. The screenshot of the labelled clip (video with
+its pose, and the panel) is kept as ``artifacts/app_e2e.png`` (or under ``$GYMDATA_TEST_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from annotators.pull import pull
+from gymdata import store
+from tests.fo_support import FO_ENV, fo_db, free_port, make_store, mongod  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("GYMDATA_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+ANNOTATOR = "Ada Tester"
+
+
+def stop_tree(proc: subprocess.Popen) -> None:
+    """Stop a process and every process below it (the App server outlives its parent otherwise)."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=15)
+    for p in alive:
+        p.kill()
+    proc.wait(timeout=10)
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"gymdata app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"the App did not answer at {url} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def app(fo_db, mongod, tmp_path):
+    """``gymdata app clips`` on the test database, as its own process tree: yields its base URL."""
+    make_store(tmp_path, frames=48)
+    port = free_port()
+    env = {**os.environ, **FO_ENV, "FIFTYONE_DATABASE_NAME": os.environ["FIFTYONE_DATABASE_NAME"],
+           "GYMDATA_HOME": str(store.home())}
+    log = tmp_path / "app.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gymdata.cli", "app", "clips", "--port", str(port),
+                                 "--database-uri", mongod, "--plugins-dir", str(tmp_path / "plugins"),
+                                 "--annotator", "default-user"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_tree(proc)
+
+
+def test_label_in_the_browser_then_pull(app, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{app}/datasets/clips", wait_until="domcontentloaded")
+            tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
+            tile.wait_for()
+            dismiss = page.get_by_role("button", name="Dismiss")  # the "Explore Enterprise" pop-up
+            if dismiss.count():
+                dismiss.dispatch_event("click")
+            tile.click()
+            page.locator('[data-cy="panel-tab-gym_labels"]').click()
+            panel = page.locator('[data-cy="panel-content-gym_labels"]')
+            clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
+
+            def field(label: str):  # the first input after a label (repetitions come before states)
+                return panel.locator(f'xpath=.//p[starts-with(normalize-space(text()), "{label}")]'
+                                     '/following::input[1]').first
+
+            field("Annotator").fill(ANNOTATOR)  # once for the session
+            page.wait_for_timeout(1500)  # the panel's state is synced shortly after typing
+            panel.get_by_role("radio", name="fail").first.check()
+            panel.get_by_text(f"fail by {ANNOTATOR} (human").wait_for()  # who and when, next to the criterion
+            field("Score").fill("82")
+            page.wait_for_timeout(1500)
+            panel.get_by_role("button", name="Set score").click()
+            panel.get_by_text(f"now 82 by {ANNOTATOR}").wait_for()
+            field("Start frame").fill("30")
+            field("End frame").fill("40")
+            page.wait_for_timeout(1500)
+            panel.get_by_role("button", name="Add repetition").click()
+            new_rep = panel.get_by_role("row").filter(has_text="30-40").filter(has_text="human")
+            new_rep.filter(has_text=ANNOTATOR).wait_for()
+            page.locator('button[title="Split horizontally"]').first.click()  # video next to the panel
+            page.wait_for_timeout(3000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "app_e2e.png"))
+        finally:
+            browser.close()
+
+    report = pull("clips")
+    assert report.edits == 3 and report.by_annotator == {ANNOTATOR: 3}
+    ds = store.open_dataset("clips")
+    crit = ds.df("criteria", filter={"origin": "human"})
+    assert crit[["video_id", "annotator", "passed"]].values.tolist() == [[clip, ANNOTATOR, False]]
+    score = ds.df("scores", filter={"origin": "human"})
+    assert score[["video_id", "annotator", "value"]].values.tolist() == [[clip, ANNOTATOR, 82.0]]
+    reps = ds.df("segments", filter={"origin": "human"})
+    assert set(reps["annotator"]) == {ANNOTATOR} and [29, 39] in reps[["start_frame", "end_frame"]].values.tolist()
+    assert (ARTIFACTS / "app_e2e.png").stat().st_size > 20_000
