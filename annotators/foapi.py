@@ -74,7 +74,11 @@ def import_fiftyone(database_uri: str | None = None):
         os.environ["FIFTYONE_DATABASE_URI"] = database_uri
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
     os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")  # the bundled mongod 6 works with 1.22
-    import fiftyone as fo
+    try:
+        import fiftyone as fo
+    except ImportError as exc:
+        raise GymdataError(f"FiftyOne is not installed ({exc})",
+                           hint="pip install 'gymdata[fiftyone]' (fiftyone and the mongod wheel)") from None
 
     if database_uri and fo.config.database_uri != database_uri:
         fo.config.database_uri = database_uri  # imported earlier: takes effect if not yet connected

@@ -9,6 +9,7 @@ import json
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from annotators import foapi
@@ -116,6 +117,18 @@ def test_push_encodes_frame_folders_once(fo_db, tmp_path):
     assert s.source_path.endswith("rep1/img_*.jpg")
     again = push("frames", progress=False, workers=1)
     assert again.encoded == 0 and again.added == 0 and again.updated == 1 and again.frames_written == 0
+
+
+def test_push_offers_criteria_of_another_dataset(fo_db, tmp_path):
+    make_store(tmp_path, "whole", takes=1, with_labels=False)  # whole takes: no criteria of their own
+    make_store(tmp_path, "reps", takes=1)
+    push("whole", criteria_from=["reps"], progress=False)
+    dataset = fo_db.load_dataset("whole")
+    assert foapi.exercise_criteria(dataset, "squat", "lateral") == ["Hips back L", "Depth L"]
+    s = sample_of(dataset, "s0_lateral")
+    foapi.apply_edits(dataset, s.id, [L.make_edit("criterion", "ana", name="Depth L", verdict="pass")])
+    s.reload()
+    assert [(c.label, c.verdict) for c in s.criteria.classifications] == [("Depth L", "pass")]
 
 
 def test_push_refuses_an_invalid_store(fo_db, tmp_path):
@@ -307,6 +320,9 @@ def test_pull_appends_human_history_and_is_idempotent(pushed):
 
     cur = current_labels(ds, "criteria", video_ids=["s0_lateral"]).set_index("criterion")
     assert cur.loc["Depth L", "annotator"] == "ben" and cur.loc["Hips back L", "origin"] == "imported"
+    before_ben = crit["created_at"].iloc[1] - pd.Timedelta(microseconds=1)  # the labels as they stood then
+    then = current_labels(ds, "criteria", video_ids=["s0_lateral"], as_of=before_ben).set_index("criterion")
+    assert then.loc["Depth L", "annotator"] == "ana" and bool(then.loc["Depth L", "passed"]) is False
     assert current_labels(ds, "scores", video_ids=["s0_lateral"])["value"].tolist() == [55.0]
     cur_seg = current_labels(ds, "segments", video_ids=["s0_lateral"])
     assert cur_seg.empty  # every repetition deleted, the state cleared: only the ledger records it
