@@ -8,10 +8,12 @@ runs, frames 0-based and inclusive):
   mirror-invariant features (torso-normalised positions of left/right joint pairs as their midpoint
   and their distance, joint angles as the mean and the difference of the two sides), high-passes
   them, takes the dominant principal component as a 1-D motion signal, finds its period from the
-  autocorrelation, and counts the peaks that stand out from their neighbourhood. Mirror invariance
-  makes an alternating lunge or curl (left, then right) one repetition per side and survives
-  MediaPipe's left/right swaps in side views. A clip whose motion stays below
-  ``min_amplitude`` torso lengths (a plank, a still camera) counts 0.
+  autocorrelation, and counts the peaks that stand out from their neighbourhood and from the
+  clip's typical repetition. Repetitions point away from the rest pose: the side the signal dwells
+  on, unless the other side shows more repetitions. Mirror invariance makes an alternating lunge or
+  curl (left, then right) one repetition per side and survives MediaPipe's left/right swaps in side
+  views. A clip too short for two periods can still hold one repetition; a clip whose motion stays
+  below ``min_amplitude`` (a plank, a still camera) counts 0.
 * :class:`baselines.gmm.GMMCounter` learns Active (A) / Resting (R) frame states from labelled
   clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions.
 
@@ -246,8 +248,9 @@ def _autocorrelation(x: np.ndarray) -> np.ndarray:
 class PeriodicParams:
     """Parameters of :class:`PeriodicCounter` (times in seconds, or in periods where said).
 
-    The defaults were set once, globally, on the Countix-Fitness test poses (see
-    ``benchmarks/bench_counting.py``); nothing is fitted per clip.
+    The defaults are global, chosen on the 58 Countix-Fitness test sequences of squats, lunges and
+    push-ups (``benchmarks/bench_counting.py``), ``min_amplitude`` from the gap between a plank
+    and real repetitions; nothing is fitted per clip.
 
     Attributes:
         smooth_s: Gaussian smoothing of the features (sigma).
@@ -680,7 +683,8 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
               help="A trained gmm run (id or folder); default: the label-free periodic counter.")
 @click.option("--write", is_flag=True, help="Store the segments (origin model) in the dataset.")
 @click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
-@click.option("--exercise", default=None, help="Exercise of a VIDEO file (picks the run's model for it).")
+@click.option("--exercise", default=None,
+              help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
 @click.option("--frames", type=int, default=None,
               help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
 def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], exercise: str | None,
@@ -708,6 +712,8 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
             from gymdata import vocab
 
             exercise = vocab.normalise(exercise)
+        elif len(getattr(counter, "exercises", ())) == 1:  # a run of one exercise: that one
+            exercise = counter.exercises[0]
         click.echo(json.dumps(count_video(path, counter, exercise=exercise, frames=frames), indent=2))
         return
     if is_video(path) or "/" in target:
