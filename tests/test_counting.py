@@ -357,3 +357,21 @@ def test_sample_corpus_one_shot_from_imported_repetitions(sample_corpus):
     gt = true_counts(store.open_dataset("sample"))
     m = count_metrics([r.count for _, r in results], [gt[c["video_id"]] for c, _ in results])
     assert m["clips"] == 16 and m["obo"] >= 0.9
+
+
+def test_gmm_trains_on_labelled_states_when_a_clip_has_them():
+    from baselines.gmm import labelled_masks, train
+
+    lm, reps = clip(4, seed=50)
+    ds = build_dataset("states", {"a": ("squat", lm, reps), "b": ("squat", *clip(3, seed=51))})
+    s, e = reps[1]
+    ds.append("segments", [{"video_id": "a", "kind": "state", "label": lab, "start_frame": lo, "end_frame": hi,
+                            "origin": "human", "annotator": "ann", "created_at": store.now()}
+                           for lab, lo, hi in (("R", 0, s - 1), ("A", s + 5, e - 5))])
+    masks = labelled_masks(ds, {"a": len(lm), "b": 10})
+    active, labelled = masks["a"]
+    assert labelled.sum() == s + (e - 5) - (s + 5) + 1 and active.sum() == (e - 5) - (s + 5) + 1
+    assert active[s + 5 : e - 4].all() and not active[:s].any()  # the states, not the repetitions
+    run, metrics = train("states", clips_per_exercise=0, run_id="gmm-states")
+    assert metrics["exercises"]["squat"]["train_clips"] == ["a", "b"]
+    assert load_counter(run).count(clip(5, seed=52)[0], 30.0, exercise="squat").count == 5
