@@ -79,7 +79,7 @@ def _check_videos(ds: Dataset, videos: pa.Table, check_media: bool) -> list[str]
         problems.append(f"videos.view: unknown view(s) {_ids(bad)} (allowed: {', '.join(VIEWS)})")
     bad = []
     for vid, extras in zip(df["video_id"], df["extras"]):
-        if extras is None:
+        if extras is None or (isinstance(extras, float) and extras != extras):  # null reads as NaN in pandas 3
             continue
         try:
             if not isinstance(json.loads(extras), dict):

@@ -177,3 +177,8 @@ def test_cli_exits_non_zero_and_lists_every_problem(good):
     assert code == 1
     assert err.count("FAIL ") == 2 and "error: dataset 'good': 2 problem(s)" in err
     assert np.all(["Traceback" not in err])
+
+
+def test_null_extras_are_valid(good):
+    rows = [video_row(i, num_frames=12, fps=25.0, duration=0.48, extras=None) for i in range(2)]
+    assert plant(good, "videos", rows) == []
