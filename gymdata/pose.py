@@ -12,7 +12,8 @@ Two modes:
   first frame and whenever the track is lost; landmarks are tracked and smoothed in between. A worker
   keeps one ``Pose`` and calls ``reset()`` before each clip, which restarts the graph: no tracking or
   smoothing state crosses clips, and the results are those of a fresh ``Pose`` (a reset costs about
-  0.1 s of CPU, less than building a new one).
+  0.1 s of CPU per clip; feeding a blank frame instead would be cheaper but leaves the visibility
+  and world-landmark filters of the previous clip in place).
 * ``--frames T``: T frames sampled uniformly, ``linspace(0, N-1, T)`` rounded, as the scoring
   projects sample. Each frame is processed on its own (``static_image_mode=True``): tracking and
   smoothing across frames that lie far apart would be meaningless. Only distinct indices are stored
@@ -30,14 +31,20 @@ Cache, resume, replace:
   interrupted run has lost at most the clips in flight; the next run reads the others from the
   cache. Each commit replaces the clips' earlier MediaPipe rows (sources starting with
   ``mediapipe``) and keeps rows of other sources (e.g. ``corpus`` poses shipped with ALEX-GYM-1).
-* Each clip's quality (:func:`clip_quality`) and cache key go into ``videos.extras["pose"]`` in the
-  same commit; a rerun whose clips are cached *and* already committed writes nothing.
+* Each clip's quality (:func:`clip_quality`: detection rate, visibility, motion, jumps of the hip
+  centre, a second person in frame, and flags drawn from them) and cache key go into
+  ``videos.extras["pose"]`` in the same commit; a rerun whose clips are cached *and* already
+  committed writes nothing. The second-person check looks again at up to 3 frames per clip with the
+  tracked person painted out (:func:`other_person`, one static-mode inference each; clips under 32
+  frames are not checked).
 
 Parallelism: ``-j N`` worker processes (:func:`gymdata.runner.run_tasks`, spawn), one clip per
 task; inside a worker the next frames are decoded in a thread while MediaPipe (which releases the
 GIL) runs. ``--engine ray`` sends the same tasks to Ray: a local Ray, or the cluster named by
-``RAY_ADDRESS``; the clips' paths (and the cache folder) must then be readable from every node.
-Unreadable clips are reported and skipped.
+``RAY_ADDRESS``; the clips' paths must then be readable from every node, at the same paths. Results
+come back to the driver, which commits them and stores each in its own cache; a cache folder shared
+by the nodes also lets a worker find what another computed. Unreadable clips are reported and
+skipped.
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ NUM_LANDMARKS = 33
 BATCH_FRAMES = 50_000
 _PREFETCH = 4  # decoded frames queued ahead of MediaPipe in a worker
 
+#: Version of :func:`clip_quality`'s figures: a rerun recommits clips whose stored figures are older.
+QUALITY_VERSION = 2
 #: Thresholds of the quality flags (see :func:`clip_quality`), in torso lengths.
 STATIC_MOTION = 0.25
 JUMP_TORSOS = 0.75
@@ -367,8 +376,9 @@ def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height
 
     Returns:
         A JSON-able dict: ``frames``, ``detected``, ``detection_rate``, ``mean_visibility`` (mean of
-        the 33 visibilities over detected frames), ``motion`` (median over the 12 limb joints of the
-        10-90 percentile range of their position, in torso lengths), ``jumps`` (frame-to-frame moves
+        the 33 visibilities over detected frames), ``motion`` (the 10-90 percentile range of the
+        position of the second most-moving of the 12 limb joints, in torso lengths: an exercise that
+        moves only the arms still moves two joints), ``jumps`` (frame-to-frame moves
         of the hip centre larger than ``JUMP_TORSOS`` torso lengths: a switch to another person or a
         cut), ``lost`` (times the person was lost after being found), ``people_checked`` and
         ``other_person`` (frames looked at again with the tracked person masked out, and how many of
@@ -395,7 +405,7 @@ def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height
     torso = float(np.median(np.linalg.norm(xy[:, [11, 12]].mean(axis=1) - hip, axis=-1)))
     torso = max(torso, 1e-3)
     spread = np.percentile(xy[:, _BODY], 90, axis=0) - np.percentile(xy[:, _BODY], 10, axis=0)
-    motion = float(np.median(np.linalg.norm(spread, axis=-1)) / torso)
+    motion = float(np.sort(np.linalg.norm(spread, axis=-1))[-2] / torso)  # 2nd most-moving joint: a curl moves
     # between adjacent frames only: a gap counts in `lost`, and sampled frames lie too far apart
     adjacent = np.diff(arrays["frames"][det]) == 1
     steps = np.linalg.norm(np.diff(hip, axis=0), axis=-1) / torso
@@ -521,7 +531,7 @@ class _Committer:
         if not keep.all():
             arrays = {name: a[keep] if name in _PER_FRAME else a for name, a in arrays.items()}
         quality = clip_quality(arrays, row["width"], row["height"])
-        quality.update(source=self.params.source, key=key)
+        quality.update(source=self.params.source, key=key, version=QUALITY_VERSION)
         self.report.quality[video_id] = quality
         self.report.frames += quality["frames"]
         self.report.detected += quality["detected"]
@@ -598,8 +608,8 @@ def extract_poses(
     if not ds.has("videos"):
         return report
     cache = ResultCache(cache_dir or default_cache_dir())
-    videos = ds.read("videos", columns=["video_id", "corpus", "path", "media_kind", "num_frames", "width",
-                                        "height", "extras"]).to_pylist()
+    videos = _read_parts(ds, "videos", ["video_id", "corpus", "path", "media_kind", "num_frames", "width", "height",
+                                        "extras"]).to_pylist()
     if video_ids is not None:
         wanted = set(video_ids)
         unknown = wanted - {v["video_id"] for v in videos}
@@ -629,7 +639,7 @@ def extract_poses(
     try:
         for job, key in hits:  # known content, result in the cache: no worker needed
             done = _committed(info[job.video_id]["extras"])
-            if done.get("key") == key and done.get("source") == params.source:
+            if (done.get("key"), done.get("source"), done.get("version")) == (key, params.source, QUALITY_VERSION):
                 report.cached += 1
                 report.up_to_date += 1
                 _count_committed(report, job.video_id, done)
@@ -640,6 +650,7 @@ def extract_poses(
                 continue
             report.cached += 1
             committer.add(job.video_id, key, arrays)
+        jobs.sort(key=lambda j: -j.num_frames)  # longest first: no long clip left alone at the end
         for outcome in run_tasks(extract_clip, jobs, workers=workers, engine=engine, desc="pose", unit="clip",
                                  progress=progress, chunksize=1, count=lambda r: r.frames):
             if not outcome.ok:
@@ -658,6 +669,21 @@ def extract_poses(
         committer.flush()  # on an interrupt too: finished clips are kept
         report.seconds = time.perf_counter() - start
     return report
+
+
+def _read_parts(ds: store.Dataset, table: str, columns: list[str]):
+    """Columns of a table read part by part with ``pyarrow.parquet``. Unlike :meth:`Dataset.read`
+    this needs no ``pyarrow.dataset``, whose import (it pulls in pandas) would double the time of a
+    rerun that finds everything cached."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gymdata.schema import TABLES
+
+    schema = pa.schema([TABLES[table].schema.field(c) for c in columns])
+    parts = [pq.ParquetFile(ds.path / "tables" / table / name).read(columns=columns).cast(schema)
+             for name in ds.meta["tables"].get(table, {}).get("parts", [])]
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def _committed(extras: str | None) -> dict:

@@ -30,15 +30,17 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from gymdata.errors import DatasetExistsError, DatasetNotFoundError, SchemaError
 from gymdata.schema import MEDIA_KINDS, ORIGINS, SCHEMA_VERSION, SEGMENT_KINDS, TABLES
+
+if TYPE_CHECKING:  # imported where used: pyarrow.dataset imports pandas, half a second at start-up
+    import pyarrow.dataset as pads
 
 _ENUMS = {"media_kind": MEDIA_KINDS, "origin": ORIGINS}
 _TABLE_ENUMS = {"segments": {"kind": SEGMENT_KINDS}}
@@ -298,6 +300,8 @@ class Dataset:
         """The table as a ``pyarrow.dataset.Dataset`` (for streaming scans)."""
         if table not in TABLES:
             raise SchemaError(f"unknown table {table!r}", hint=f"tables: {', '.join(TABLES)}")
+        import pyarrow.dataset as pads
+
         return pads.dataset([str(p) for p in self._parts(table)], schema=TABLES[table].schema, format="parquet")
 
     def read(self, table: str, columns: list[str] | None = None, filter: Any = None) -> pa.Table:
@@ -394,6 +398,8 @@ class Transaction:
         Only the parts that hold a matching row are read whole and rewritten; the others are only
         scanned for the filter's columns and kept as they are.
         """
+        import pyarrow.dataset as pads
+
         info = self.meta["tables"].get(table)
         if not info:
             return 0
