@@ -375,14 +375,13 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
     """
     import cv2
 
+    from baselines.counting import PeriodicCounter
     from exporters import resize_frame
-    from gymdata.pose import _estimator
+    from gymdata.pose import _estimator  # the process's MediaPipe Pose, built once (video mode here)
 
     if scorer.n_views != 1:
         raise InputError(f"live scoring needs a single-view run; run {scorer.config['run_id']} takes "
                          f"{', '.join(scorer.views)}", hint="train with --views any (or one view)")
-    from baselines.counting import PeriodicCounter
-
     counter = PeriodicCounter()
     cap = _open_source(source)
     estimator = _estimator(False)
