@@ -12,8 +12,10 @@ A run lives in ``$GYMDATA_HOME/runs/<run-id>/`` (the layout of :mod:`baselines.c
     eval-<part>.json / eval-<part>.txt   metrics of ``gymdata evaluate`` (written after training too)
 
 The loop (:func:`fit`): Adam, ``ReduceLROnPlateau`` on the validation loss (patience 5, factor
-0.5), early stopping (patience 10), gradient-norm clipping, seeded (Python, NumPy, torch, the
-shuffling order of every epoch), bf16 autocast on CUDA, CPU when no GPU. Shuffling is seeded per
+0.5), early stopping (patience 10) and the best checkpoint on the validation metric (Hamming loss
+as ALEX-GYM-1 stops on validation accuracy, score MAE as the scoring projects keep the best
+validation MAE; ``--monitor loss`` for the loss), gradient-norm clipping, seeded (Python, NumPy,
+torch, the shuffling order of every epoch), bf16 autocast on CUDA, CPU when no GPU. Shuffling is seeded per
 epoch and RNG states are checkpointed at epoch ends, so an interrupted run resumed with
 ``--resume RUN`` ends with the same weights as one that never stopped (bit for bit on CPU).
 
@@ -299,6 +301,7 @@ class TrainConfig:
     workers: int | None = None
     amp: bool = True
     exercise_weight: float = 1.0
+    monitor: str = "metric"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -497,7 +500,7 @@ def fit(model: Net, run: Path, train: ExportUnits, val: ExportUnits | None, cfg:
     optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
                                                            patience=cfg.lr_patience)
-    start, best, bad = 0, math.inf, 0
+    start, best, bad = 0, (math.inf, math.inf), 0
     last_path = run / "last.pt"
     if resume:
         if not last_path.is_file():
@@ -507,6 +510,7 @@ def fit(model: Net, run: Path, train: ExportUnits, val: ExportUnits | None, cfg:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, best, bad = state["epoch"] + 1, state["best"], state["bad_epochs"]
+        best = tuple(best) if isinstance(best, (list, tuple)) else (best, best)  # runs that monitored one value
         _set_rng_state(state["rng"], device)
         if bad >= cfg.stop_patience:
             log.info("run %s had already stopped early at epoch %d", run.name, state["epoch"] + 1)
@@ -524,22 +528,26 @@ def fit(model: Net, run: Path, train: ExportUnits, val: ExportUnits | None, cfg:
             train_s = time.perf_counter() - t0
             record = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
                       "train_seconds": round(train_s, 3), "train_samples_per_s": round(seen / max(train_s, 1e-9), 2)}
-            monitored = record["train_loss"]
+            monitored = (record["train_loss"],) * 2
             if val is not None:
                 preds, val_loss = predict(model, val, device, batch_size=cfg.batch_size * 2, workers=cfg.workers,
                                           amp=cfg.amp)
                 name, value = primary_metric(evaluate(preds, space.exercises, space.criteria))
                 record.update(val_loss=val_loss, **{f"val_{name}": value})
-                monitored = val_loss
-            scheduler.step(monitored)
-            improved = monitored < best - 1e-6
+                # (what decides, what breaks ties): the metric as ALEX-GYM-1 and the scoring projects
+                # do (validation accuracy, validation MAE), or the loss
+                use_metric = cfg.monitor == "metric" and math.isfinite(value)
+                monitored = (value, val_loss) if use_metric else (val_loss, val_loss)
+            scheduler.step(monitored[1])  # the learning rate follows the loss
+            improved = monitored[0] < best[0] - 1e-9 or (monitored[0] <= best[0] + 1e-9 and monitored[1] < best[1])
             best, bad = (monitored, 0) if improved else (best, bad + 1)
             record.update(best=improved, seconds=round(time.perf_counter() - t0, 3))
             if improved:
-                _atomic_save({"model": model.state_dict(), "epoch": epoch, "monitored": monitored}, run / "best.pt")
+                _atomic_save({"model": model.state_dict(), "epoch": epoch, "monitored": list(monitored)},
+                             run / "best.pt")
             _atomic_save({"version": CHECKPOINT_VERSION, "model": model.state_dict(),
                           "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
-                          "best": best, "bad_epochs": bad, "rng": _rng_state(device), "record": record}, last_path)
+                          "best": list(best), "bad_epochs": bad, "rng": _rng_state(device), "record": record}, last_path)
             with open(run / "metrics.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
             log.info("epoch %d/%d  %s", epoch + 1, cfg.epochs,
@@ -624,6 +632,9 @@ def train_options(lr: float, batch_size: int = 16, views: str = "frontal,lateral
             click.option("--lr", type=float, default=lr, show_default=True, help="Adam learning rate."),
             click.option("--clip-grad", type=float, default=1.0, show_default=True, help="Max gradient norm (0: off)."),
             click.option("--patience", type=int, default=10, show_default=True, help="Early-stopping patience."),
+            click.option("--monitor", type=click.Choice(["metric", "loss"]), default="metric", show_default=True,
+                         help="What early stopping and the best checkpoint follow on the validation part: its "
+                              "metric (Hamming loss, or score MAE; ties broken by the loss) or its loss."),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
             click.option("--workers", type=int, default=None, help="Batch reader threads (default 6 on CUDA, 0 on CPU)."),
@@ -674,7 +685,8 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
         raise InputError(f"--parts {opts['parts']!r}: give three names: train,val,test")
     space = LabelSpace.from_meta(meta)
     train = TrainConfig(epochs=opts.get("epochs") or 100, batch_size=opts["batch_size"], lr=opts["lr"],
-                        stop_patience=opts["patience"], clip_grad=opts["clip_grad"], seed=opts["seed"],
+                        stop_patience=opts["patience"], monitor=opts["monitor"], clip_grad=opts["clip_grad"],
+                        seed=opts["seed"],
                         device=opts["device"], workers=opts["workers"], amp=not opts["no_amp"])
     import pandas as pd
 
