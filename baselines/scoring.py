@@ -322,18 +322,22 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
     out = Path(out_dir) if out_dir else Path.cwd()
     out.mkdir(parents=True, exist_ok=True)
     if overlay:
-        report["overlays"] = [str(write_overlay(p, pose, segments, verdicts, overall, info.fps,
-                                                out / f"{p.stem}.overlay.mp4"))
-                              for p, pose, info in zip(paths, poses, infos)]
+        report["overlays"] = []
+        for p, pose, info in zip(paths, poses, infos):
+            k = (len(pose["landmarks"]) - 1) / max(n0 - 1, 1)  # frames of the first view -> this view's
+            scaled = lambda spans: [(round(s * k), round(e * k)) for s, e in spans]  # noqa: E731
+            report["overlays"].append(str(write_overlay(p, pose, scaled(reps.reps), scaled(segments), verdicts,
+                                                        overall, info.fps, out / f"{p.stem}.overlay.mp4")))
     (out / f"{paths[0].stem}.score.json").write_text(json.dumps(report, indent=2))
     report["json"] = str(out / f"{paths[0].stem}.score.json")
     return report
 
 
-def write_overlay(path: Path, pose: dict, segments: list[tuple[int, int]], verdicts: list[dict], overall: dict,
-                  fps: float, out: Path) -> Path:
-    """Encode ``path`` with its skeleton and verdicts drawn on every frame (H.264 MP4): during a
-    repetition its own verdict, elsewhere the overall one, and the repetitions done so far."""
+def write_overlay(path: Path, pose: dict, reps: list[tuple[int, int]], segments: list[tuple[int, int]],
+                  verdicts: list[dict], overall: dict, fps: float, out: Path) -> Path:
+    """Encode ``path`` with its skeleton and verdicts drawn on every frame (H.264 MP4): inside a
+    judged repetition (``segments``) its own verdict, elsewhere the overall one, and the count of
+    the repetitions (``reps``) done so far."""
     from gymdata.media import encode_h264, iter_video
 
     n_main = len(pose["landmarks"])
@@ -344,7 +348,7 @@ def write_overlay(path: Path, pose: dict, segments: list[tuple[int, int]], verdi
             draw_skeleton(rgb, pose["landmarks"][i] if i < n_main and pose["detected"][i] else None)
             inside = [k for k, (s, e) in enumerate(segments) if s <= i <= e]
             verdict = verdicts[inside[0]] if inside else overall
-            draw_panel(rgb, verdict_lines(verdict, reps=sum(1 for _, e in segments if e < i)))
+            draw_panel(rgb, verdict_lines(verdict, reps=sum(1 for _, e in reps if e < i)))
             yield rgb
 
     encode_h264(frames(), out, fps or 30.0)

@@ -101,11 +101,25 @@ def build_sample(root: Path, *, subjects: int, takes: int, seed: int = 0, size: 
     return merged
 
 
+def preflight() -> None:
+    """Fail at once, not after minutes, when the sample generator cannot run here."""
+    missing = []
+    for module in ("av", "openpyxl", "cv2"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise SystemExit(f"missing {', '.join(missing)}: install them (pip install --no-index --no-deps WHEELS/*.whl) "
+                         "or use bench --source synthetic")
+
+
 def build_export(workdir: Path, *, subjects: int, takes: int, size: int, frames: int, workers: int) -> Path:
     """Sample -> ``alex-gym-1`` import -> subject-disjoint split -> ``arrays`` export."""
     out = workdir / f"arrays-{size}"
     if (out / "meta.json").is_file():
         return out
+    preflight()
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
     from exporters.torch_arrays import exporter
     from gymdata import store
