@@ -582,6 +582,41 @@ _OUTPUT_DOC = {
 # Commands
 # --------------------------------------------------------------------------------------------
 
+def format_report_summary(report: dict) -> str:
+    """The few lines ``gymdata score`` prints (``--json`` prints the whole report)."""
+    ex = report["exercise"]
+    lines = [f"{', '.join(Path(v).name for v in report['videos'])}: {ex['name']} ({ex['confidence']:.0%}), "
+             f"run {report['run']} ({report['model']})"]
+    if "score" in report:
+        lines.append(f"  score       {report['score']['value']:.1f}/100 ({report['score']['kind']})")
+    reps = report["repetitions"]
+    lines.append(f"  repetitions {reps['count']} ({reps['counter']}{', ' + reps['reason'] if reps['reason'] else ''})")
+    for c in report.get("criteria", []):
+        lines.append(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['probability']:.2f}  {c['criterion']}")
+    for r in report.get("per_repetition", []):
+        failed = [c["criterion"] for c in r.get("criteria", []) if not c["passed"]]
+        lines.append(f"  repetition frames {r['start_frame']}-{r['end_frame']}: "
+                     + (f"failed {'; '.join(failed)}" if failed else "all criteria passed"))
+    lines.append(f"  report      {report['json']}")
+    lines.extend(f"  overlay     {o}" for o in report.get("overlays", []))
+    return "\n".join(lines)
+
+
+def format_live(stats: dict) -> str:
+    """The lines ``gymdata score --live`` prints at the end."""
+    lines = [f"{stats['source']}: {stats.get('frames', 0)} frames at {stats.get('fps', 0):.1f} frames/s, "
+             f"{stats.get('verdicts', 0)} verdicts (run {stats['run']})"]
+    last = stats.get("last")
+    if last:
+        lines.append(f"  last verdict: {last['exercise']['name']} ({last['exercise']['confidence']:.0%})"
+                     + (f", score {last['score']['value']:.0f}/100" if "score" in last else ""))
+    if stats.get("repetitions") is not None:
+        lines.append(f"  repetitions {stats['repetitions']}")
+    if stats.get("output"):
+        lines.append(f"  video       {stats['output']}")
+    return "\n".join(lines)
+
+
 @click.command("score")
 @click.argument("videos", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--run", "run", required=True, help="Trained run (id or folder).")
@@ -597,8 +632,10 @@ _OUTPUT_DOC = {
 @click.option("--window", "window_s", type=float, default=3.0, show_default=True, help="--live: seconds judged.")
 @click.option("--every", type=int, default=8, show_default=True, help="--live: judge every N frames.")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a summary.")
 def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: Path | None, no_overlay: bool,
-                  counter_run: str | None, headless: bool | None, max_frames: int | None, window_s: float, every: int, device: str) -> None:
+                  counter_run: str | None, headless: bool | None, max_frames: int | None, window_s: float, every: int,
+                  device: str, as_json: bool) -> None:
     """Judge VIDEO (one per view of the run) with a trained run: JSON report + overlay video.
 
     \b
@@ -612,12 +649,12 @@ def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: 
             raise InputError("give VIDEO or --live SOURCE, not both")
         stats = score_live(live, run, output=output, headless=headless, max_frames=max_frames, window_s=window_s,
                            every=every, device=device)
-        click.echo(json.dumps(stats, indent=2, default=str))
+        click.echo(json.dumps(stats, indent=2, default=str) if as_json else format_live(stats))
         return
     if not videos:
         raise InputError("no VIDEO given", hint="gymdata score VIDEO --run RUN, or --live SOURCE")
     report = score_video(videos, run, out_dir=output, overlay=not no_overlay, counter_run=counter_run, device=device)
-    click.echo(json.dumps(report, indent=2))
+    click.echo(json.dumps(report, indent=2) if as_json else format_report_summary(report))
 
 
 @click.command("export-model")

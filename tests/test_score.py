@@ -34,7 +34,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def test_score_real_clip_writes_report_and_overlay(realdata, runs, tmp_path):
     clip = realdata / CLIP
-    code, out, err = run_cli("score", str(clip), "--run", str(runs["one-view"]), "-o", str(tmp_path))
+    code, out, err = run_cli("score", str(clip), "--run", str(runs["one-view"]), "-o", str(tmp_path), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report == json.loads((tmp_path / "squat_correct_016.score.json").read_text()) | {"json": report["json"]}
@@ -54,7 +54,7 @@ def test_score_real_clip_writes_report_and_overlay(realdata, runs, tmp_path):
 
 def test_score_with_a_score_model(realdata, runs, tmp_path):
     code, out, err = run_cli("score", str(realdata / CLIP), "--run", str(runs["scorer"]), "-o", str(tmp_path),
-                             "--no-overlay")
+                             "--no-overlay", "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["score"]["kind"] == "regressed" and 0 <= report["score"]["value"] <= 100
@@ -73,7 +73,7 @@ def test_live_headless_with_a_file_as_the_stream(realdata, runs, tmp_path, monke
         monkeypatch.setattr(cv2, name, no_gui)
     out = tmp_path / "live.mp4"
     code, stdout, err = run_cli("score", "--live", str(realdata / CLIP), "--run", str(runs["one-view"]),
-                                "--max-frames", "20", "--every", "4", "-o", str(out))
+                                "--max-frames", "20", "--every", "4", "-o", str(out), "--json")
     assert code == 0, err
     stats = json.loads(stdout)
     assert stats["headless"] and stats["frames"] == 20 and stats["fps"] > 0
@@ -83,12 +83,20 @@ def test_live_headless_with_a_file_as_the_stream(realdata, runs, tmp_path, monke
 
 def test_clip_without_a_person(runs, tmp_path, make_video):
     video = make_video(tmp_path / "square.mp4", frames=20, size=(96, 64))
-    code, out, err = run_cli("score", str(video), "--run", str(runs["one-view"]), "-o", str(tmp_path))
+    code, out, err = run_cli("score", str(video), "--run", str(runs["one-view"]), "-o", str(tmp_path), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["pose"]["detected_frames"] == [0]
     assert report["repetitions"]["count"] == 0 and report["repetitions"]["reason"] == "no_person"
     assert probe_video(report["overlays"][0], exact=True).num_frames == 20
+    # without --json: a short human summary naming what was written
+    code, out, err = run_cli("score", str(video), "--run", str(runs["one-view"]), "-o", str(tmp_path), "--no-overlay")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("square.mp4: ") and "run one-view (vcoach)" in lines[0]
+    assert "repetitions 0 (periodic, no_person)" in out
+    assert sum(line.lstrip().startswith(("PASS", "FAIL")) for line in lines) == len(report["criteria"])
+    assert f"report      {tmp_path / 'square.score.json'}" in out and "overlay" not in out
 
 
 def test_bad_inputs(runs, tmp_path, make_video):
