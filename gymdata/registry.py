@@ -9,7 +9,11 @@ and so can any third-party distribution::
 
 Groups and what an entry point must name:
     * ``gymdata.importers``: a ``click.Command`` run as ``gymdata import <name> ...``;
-    * ``gymdata.exporters``: a ``click.Command`` run as ``gymdata export <name> ...``;
+    * ``gymdata.exporters``: a callable ``exporter(ds, out, *, split=None, overwrite=False, workers=1,
+      progress=True, **options)`` returning an object whose ``str()`` is a one-line summary, run by
+      ``gymdata export NAME --format <name> ...`` (the contract is documented in :mod:`exporters`;
+      :class:`exporters.Exporter` implements it; ``gymdata export --list-formats`` shows its
+      ``description`` attribute, else its docstring's first line, and its ``options`` if it has them);
     * ``gymdata.models``: a ``click.Command`` run as ``gymdata train <name> ...``;
     * ``gymdata.commands``: a ``click.Command`` or group added at the top level of ``gymdata``.
 """
