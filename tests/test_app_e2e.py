@@ -26,6 +26,13 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("GYMDATA_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 ANNOTATOR = "Ada Tester"
+APP_LOGS: dict[str, Path] = {}
+
+
+def app_log(url: str) -> str:
+    """The last lines of the App server's log (for a failure message)."""
+    log = APP_LOGS.get(url)
+    return log.read_text()[-2000:] if log and log.is_file() else "(none)"
 
 
 def stop_tree(proc: subprocess.Popen) -> None:
@@ -72,6 +79,7 @@ def app(fo_db, mongod, tmp_path):
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        APP_LOGS[f"http://127.0.0.1:{port}"] = log
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_tree(proc)
@@ -95,9 +103,17 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
             if dismiss.count():
                 dismiss.dispatch_event("click")
             tile.click()
+            page.locator('[data-cy="modal"]').wait_for()  # the clip is open before the panel loads
             page.locator('[data-cy="panel-tab-gym_labels"]').click()
             panel = page.locator('[data-cy="panel-content-gym_labels"]')
-            clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
+            try:
+                clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
+            except sync_api.Error:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "app_e2e_failed.png"))
+                shown = panel.inner_text(timeout=5_000) if panel.count() else "(no panel)"
+                pytest.fail(f"the Gym labels panel shows no clip title; it shows: {shown[:500]!r}; "
+                            f"screenshot {ARTIFACTS / 'app_e2e_failed.png'}; App log:\n{app_log(app)}")
 
             def field(label: str):  # the first input after a label (repetitions come before states)
                 return panel.locator(f'xpath=.//p[starts-with(normalize-space(text()), "{label}")]'
