@@ -100,12 +100,25 @@ class VisionNet(Net):
         """Fewer frames / pixels when the run asked for a reduced resolution."""
         b, v, c, t, h, w = x.shape
         if self.frames and self.frames != t:
-            x = x[:, :, :, torch.linspace(0, t - 1, self.frames, device=x.device).round().long()]
+            # indices as Python ints: constants in an exported graph (a traced linspace is not exact)
+            x = x[:, :, :, torch.linspace(0, int(t) - 1, self.frames).round().long().tolist()]
             t = self.frames
         if self.size and (self.size, self.size) != (h, w):
-            x = nn.functional.adaptive_avg_pool3d(x.reshape(b * v, c, t, h, w), (t, self.size, self.size))
-            x = x.reshape(b, v, c, t, self.size, self.size)
+            # adaptive average pooling written as two matrix products: the same numbers, and it
+            # exports to ONNX for any size (adaptive_avg_pool3d only when the sizes divide)
+            x = pool_matrix(h, self.size, x) @ x @ pool_matrix(w, self.size, x).T
         return x
+
+
+def pool_matrix(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
+    """``(n_out, n_in)`` averaging matrix of adaptive average pooling (PyTorch's bins:
+    ``[floor(i n_in / n_out), ceil((i + 1) n_in / n_out))``), dtype and device of ``like``."""
+    n_in, n_out = int(n_in), int(n_out)  # sizes as Python ints: the matrix is a constant in an exported graph
+    m = torch.zeros(n_out, n_in, dtype=like.dtype, device=like.device)
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -(-(i + 1) * n_in // n_out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
 
 
 def _normalise(video: torch.Tensor) -> torch.Tensor:

@@ -533,10 +533,15 @@ def export_onnx(run: str | Path, out: str | Path | None = None, *, atol: float =
     tmp = out.with_name(f".{out.name}.tmp")
     with warnings.catch_warnings():  # the tracer's notes on Python-side shape checks, not problems here
         warnings.simplefilter("ignore")
-        torch.onnx.export(deployed, tuple(samples[0]), str(tmp), dynamo=False, opset_version=17,
-                          input_names=list(model.input_names), output_names=outputs)
-    os.replace(tmp, out)
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        try:
+            torch.onnx.export(deployed, tuple(samples[0]), str(tmp), dynamo=False, opset_version=17,
+                              input_names=list(model.input_names), output_names=outputs)
+        except Exception as exc:  # the exporter's errors are long graph dumps: keep the first line
+            tmp.unlink(missing_ok=True)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GymdataError(f"run {config['run_id']} ({config['model']}) does not export to ONNX: {first[:300]}",
+                               path=run_dir, hint="report this with the run's config.json") from exc
+    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     diffs = {k: 0.0 for k in outputs}
     for inputs in samples:
         with torch.no_grad():
@@ -545,8 +550,10 @@ def export_onnx(run: str | Path, out: str | Path | None = None, *, atol: float =
         for name, e, g in zip(outputs, expected, got):
             diffs[name] = max(diffs[name], float(np.max(np.abs(e - g))))
             if not np.allclose(g, e, atol=atol, rtol=rtol):
+                tmp.unlink(missing_ok=True)
                 raise GymdataError(f"ONNX output {name!r} differs from PyTorch's by up to {np.max(np.abs(e - g)):.3g}",
                                    path=out, hint="report this with the run's config.json")
+    os.replace(tmp, out)  # only a checked model takes the name
     space = LabelSpace.from_meta(config["space"])
     shapes = {n: list(x.shape) for n, x in zip(model.input_names, samples[0])}
     sidecar = {

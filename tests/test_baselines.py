@@ -221,12 +221,17 @@ def test_resnet3d_loads_local_weights_and_freezes(tmp_path, export):
     assert all(p.requires_grad for p in r3d_stream(None).parameters())  # from scratch: all trained
 
 
-@pytest.mark.parametrize("model", ["vcoach", "resnet3d", "bilstm", "merged"])
-def test_onnx_export_matches_pytorch(model, export, small_backbone):
-    train(model, export, f"onnx-{model}", "--epochs", "1")
-    code, out, err = run_cli("export-model", f"onnx-{model}", "--onnx")
+@pytest.mark.parametrize("model, extra", [
+    ("vcoach", []), ("resnet3d", []), ("bilstm", []), ("merged", []),
+    # reduced resolution: frames picked (4 -> 3, a rounding tie) and pixels pooled (16 -> 6, not a divisor)
+    ("resnet3d", ["--clip-frames", "3", "--clip-size", "6"]),
+], ids=["vcoach", "resnet3d", "bilstm", "merged", "resnet3d-reduced"])
+def test_onnx_export_matches_pytorch(model, extra, export, small_backbone):
+    run_id = f"onnx-{model}{'-reduced' if extra else ''}"
+    train(model, export, run_id, "--epochs", "1", *extra)
+    code, out, err = run_cli("export-model", run_id, "--onnx")
     assert code == 0, err
-    run = runs_root() / f"onnx-{model}"
+    run = runs_root() / run_id
     side = json.loads((run / "model.json").read_text())
     assert side["checked"]["samples"] == 2  # a real sample of the export and a random one
     assert all(d < 1e-3 for d in side["checked"]["max_abs_diff"].values())
