@@ -96,6 +96,10 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
+            browser_log: list[str] = []  # for a failure message: the App's requests and console errors
+            page.on("console", lambda m: browser_log.append(f"{m.type}: {m.text[:200]}") if m.type == "error" else None)
+            page.on("response", lambda r: browser_log.append(f"{r.status} {r.url.split('/', 3)[-1][:80]}")
+                    if "operators" in r.url or "plugins" in r.url or r.status >= 400 else None)
             page.goto(f"{app}/datasets/clips", wait_until="domcontentloaded")
             tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
             tile.wait_for()
@@ -104,16 +108,17 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
                 dismiss.dispatch_event("click")
             tile.click()
             page.locator('[data-cy="modal"]').wait_for()  # the clip is open before the panel loads
-            page.locator('[data-cy="panel-tab-gym_labels"]').click()
             panel = page.locator('[data-cy="panel-content-gym_labels"]')
             try:
+                page.locator('[data-cy="panel-tab-gym_labels"]').click()
                 clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
-            except sync_api.Error:
+            except sync_api.Error as exc:
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "app_e2e_failed.png"))
                 shown = panel.inner_text(timeout=5_000) if panel.count() else "(no panel)"
-                pytest.fail(f"the Gym labels panel shows no clip title; it shows: {shown[:500]!r}; "
-                            f"screenshot {ARTIFACTS / 'app_e2e_failed.png'}; App log:\n{app_log(app)}")
+                pytest.fail(f"{str(exc).splitlines()[0]}\nthe Gym labels panel shows: {shown[:500]!r}\n"
+                            f"browser: {'; '.join(browser_log[-15:])}\nscreenshot {ARTIFACTS / 'app_e2e_failed.png'}"
+                            f"\nApp log:\n{app_log(app)}")
 
             def field(label: str):  # the first input after a label (repetitions come before states)
                 return panel.locator(f'xpath=.//p[starts-with(normalize-space(text()), "{label}")]'
