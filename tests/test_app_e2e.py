@@ -101,15 +101,23 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
             page.on("response", lambda r: browser_log.append(f"{r.status} {r.url.split('/', 3)[-1][:80]}")
                     if "operators" in r.url or "plugins" in r.url or r.status >= 400 else None)
             page.goto(f"{app}/datasets/clips", wait_until="domcontentloaded")
+            # FiftyOne's "Explore Enterprise" pop-up can come up at any moment and take the next click:
+            # dismiss it whenever it is there before an action
+            page.add_locator_handler(page.get_by_role("button", name="Dismiss"),
+                                     lambda button: button.dispatch_event("click"), no_wait_after=True)
             tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
-            tile.wait_for()
-            dismiss = page.get_by_role("button", name="Dismiss")  # the "Explore Enterprise" pop-up
-            if dismiss.count():
-                dismiss.dispatch_event("click")
-            tile.click()
-            page.locator('[data-cy="modal"]').wait_for()  # the clip is open before the panel loads
+            modal = page.locator('[data-cy="modal"]')
             panel = page.locator('[data-cy="panel-content-gym_labels"]')
             try:
+                tile.wait_for()
+                for attempt in range(3):  # a click on a grid still laying out can be lost: the clip opens or not
+                    tile.click()
+                    try:
+                        modal.wait_for(timeout=20_000)
+                        break
+                    except sync_api.TimeoutError:
+                        browser_log.append(f"modal not open after click {attempt + 1}")
+                modal.wait_for()  # the clip is open before the panel loads
                 page.locator('[data-cy="panel-tab-gym_labels"]').click()
                 clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
             except sync_api.Error as exc:
