@@ -60,7 +60,7 @@ from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import encode_h264, iter_images, iter_video, list_frame_files
 from gymdata.runner import run_tasks
 from gymdata.splits import select_videos
-from gymdata.store import Dataset
+from gymdata.store import Dataset, swap_into_place
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -139,13 +139,7 @@ def atomic_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield tmp
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(out, trash)
-            os.rename(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        swap_into_place(tmp, out)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -321,13 +320,7 @@ def write_report(ds: Dataset, out: str | Path) -> Path:
         (tmp / "index.html").write_text(page, encoding="utf-8")
         for name, png in figures.items():
             (tmp / name).write_bytes(png)
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(out, trash)
-            os.rename(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        store.swap_into_place(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "index.html"

@@ -119,12 +119,14 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
     ds = Dataset.create(tmp, name)
     try:
         yield ds
-        _swap_into_place(tmp, final)
+        swap_into_place(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
+def swap_into_place(tmp: Path, final: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``final``, replacing an existing one: the old folder is
+    renamed aside first and removed after, so ``final`` is always whole (the old or the new)."""
     if final.exists():
         trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
         os.rename(final, trash)
