@@ -98,11 +98,10 @@ class VisionNet(Net):
 
     def _reduce(self, x: torch.Tensor) -> torch.Tensor:
         """Fewer frames / pixels when the run asked for a reduced resolution."""
-        b, v, c, t, h, w = x.shape
+        t, h, w = x.shape[-3:]
         if self.frames and self.frames != t:
             # indices as Python ints: constants in an exported graph (a traced linspace is not exact)
             x = x[:, :, :, torch.linspace(0, int(t) - 1, self.frames).round().long().tolist()]
-            t = self.frames
         if self.size and (self.size, self.size) != (h, w):
             # adaptive average pooling written as two matrix products: the same numbers, and it
             # exports to ONNX for any size (adaptive_avg_pool3d only when the sizes divide)
