@@ -308,21 +308,24 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
             f"re-importing {new.name!r} would drop {len(lost)} human label row(s) of {len(set(lost))} clip(s) "
             "that changed or are no longer in the source",
             hint="pass --drop-labels to re-import anyway, or import it under another --name to compare")
+    def isin(column: str, values) -> pc.Expression:  # typed: an empty list has no type of its own
+        return pc.field(column).isin(pa.array(sorted(v for v in values if v is not None), pa.string()))
+
     kept: dict[str, int] = {}
-    keep = pc.field("video_id").isin(kept_ids)
+    keep = isin("video_id", kept_ids)
     with new.transaction() as txn:
         for table in LABEL_TABLES:
             if not old.has(table):
                 continue
             ours = set(new.df(table, columns=["annotator"], filter={"origin": "imported"})["annotator"]) \
                 if new.has(table) else set()
-            other_imports = (pc.field("origin") == "imported") & ~pc.field("annotator").isin(sorted(ours, key=str))
+            other_imports = (pc.field("origin") == "imported") & ~isin("annotator", ours)
             rows = old.read(table, filter=keep & (pc.field("origin").isin(["human", "model"]) | other_imports))
             txn.append(table, rows)
             kept[table] = len(rows)
         if old.has("poses") and kept_ids:
             produced = set(new.df("poses", columns=["source"])["source"]) if new.has("poses") else set()
-            flt = keep & ~pc.field("source").isin(sorted(produced))
+            flt = keep & ~isin("source", produced)
             n = 0
             for batch in old.scanner_dataset("poses").to_batches(filter=flt, batch_size=256 * 1024):
                 if batch.num_rows:
