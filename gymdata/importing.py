@@ -121,9 +121,20 @@ def file_digests(root: Path, inputs: Iterable[Path], known: dict[str, list] | No
 
     A file whose size and mtime match its entry in ``known`` keeps that digest without being read
     (a re-import of an unchanged corpus reads nothing twice); every other file is hashed whole
-    (BLAKE2b-128), in threads.
+    with XXH3-128 (a change detector, not a security check: ~9 GB/s against sha1's ~0.8), in
+    threads, once per inode (hard links share their content).
     """
+    import xxhash
+
     known = known or {}
+    by_inode: dict[tuple[int, int, int, int], str] = {}
+
+    def digest_of(path: Path, st) -> str:
+        inode = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if inode not in by_inode:
+            with open(path, "rb") as fh:
+                by_inode[inode] = hashlib.file_digest(fh, xxhash.xxh3_128).hexdigest()
+        return by_inode[inode]
 
     def one(path: Path) -> tuple[str, list]:
         st = path.stat()
@@ -131,12 +142,10 @@ def file_digests(root: Path, inputs: Iterable[Path], known: dict[str, list] | No
         old = known.get(rel)
         if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
             return rel, old
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
-        return rel, [st.st_size, st.st_mtime_ns, digest]
+        return rel, [st.st_size, st.st_mtime_ns, digest_of(path, st)]
 
     paths = sorted({Path(p) for p in inputs})
-    with ThreadPoolExecutor(max_workers=4) as pool:  # hashing releases the GIL
+    with ThreadPoolExecutor(max_workers=4) as pool:  # reading and hashing release the GIL
         return dict(pool.map(one, paths))
 
 
