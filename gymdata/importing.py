@@ -168,6 +168,14 @@ def fingerprint_inputs(root: Path, inputs: Iterable[Path] | dict[str, list], *, 
     return digest.hexdigest()
 
 
+def _legacy_fingerprint(root: Path, inputs: list[Path], importer: str, version: str, options: dict) -> str:
+    """The fingerprint an older gymdata recorded (paths, sizes, mtimes): see :func:`store.fingerprint`."""
+    digest = hashlib.sha1(store.fingerprint(inputs, root).encode())
+    digest.update(json.dumps({"importer": importer, "version": version, "options": options},
+                             sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
 def _old_digests(name: str, corpus: str) -> dict[str, list]:
     if not store.exists(name):
         return {}
@@ -227,6 +235,15 @@ def run_import(
             if src is not None and src.get("fingerprint") == fp:
                 report.up_to_date = True
                 return report
+            if src is not None and src.get("fingerprint") == _legacy_fingerprint(root, inputs, importer, version,
+                                                                                  options):
+                # imported by an older gymdata with the same files: record the content fingerprint
+                with old.transaction() as txn:
+                    fields = {k: v for k, v in src.items() if k not in ("corpus", "imported_at")}
+                    txn.set_source(corpus, **{**fields, "fingerprint": fp})
+                    txn.put_attachment(DIGESTS, {**_all_digests(old), corpus: files})
+                report.up_to_date = True
+                return report
             raise DatasetExistsError(f"dataset {name!r} exists and differs from this import",
                                      hint="pass --force to re-import it (poses and labels of unchanged clips are "
                                           "kept), or choose another --name")
@@ -259,18 +276,18 @@ def _all_digests(ds: store.Dataset) -> dict:
 _IDENTITY = ["path", "media_kind", "num_frames", "fps", "width", "height"]
 
 
-def clip_identities(ds: store.Dataset, corpus: str | None = None) -> dict[str, str]:
+def clip_identities(ds: store.Dataset, corpora: set[str] | None = None) -> dict[str, str]:
     """``{video_id: identity}``: a hash of the clip's location, shape and media content.
 
     The content is the digests of the clip's files among the import's inputs (its video file, or
-    the images of its frame folder or pattern) when the importer listed them; otherwise the
-    probed shape (frames, fps, size) stands for it.
+    the images of its frame folder or pattern) when the importer listed them and the clip's corpus
+    is in ``corpora`` (default all); otherwise the probed shape (frames, fps, size) stands for it.
     """
     videos = ds.df("videos", columns=["video_id", "corpus", *_IDENTITY])
     digests = _all_digests(ds)
     out = {}
     for row in videos.itertuples(index=False):
-        files = digests.get(row.corpus, {})
+        files = digests.get(row.corpus, {}) if corpora is None or row.corpus in corpora else {}
         media = []
         if files:
             if row.path in files:
@@ -305,7 +322,10 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
 
     from gymdata.schema import LABEL_TABLES
 
-    before, after = clip_identities(old), clip_identities(new)
+    # media digests are compared where both imports recorded them (a store made by an older
+    # gymdata has none: there the probed shape decides)
+    both = set(_all_digests(old)) & set(_all_digests(new))
+    before, after = clip_identities(old, both), clip_identities(new, both)
     kept_ids = sorted(v for v, ident in before.items() if after.get(v) == ident)
     lost = []
     for table in LABEL_TABLES:

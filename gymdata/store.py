@@ -291,7 +291,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def fingerprint(paths: Iterable[Path], base: Path) -> str:
-    """A cheap fingerprint of input files: sha1 over (relative path, size, mtime) of each."""
+    """The fingerprint imports recorded before content fingerprints (sha1 over relative path, size
+    and mtime of each file); :mod:`gymdata.importing` still recognises it, so an unchanged dataset of
+    an older store stays up to date."""
     digest = hashlib.sha1()
     for p in sorted(paths):
         st = p.stat()

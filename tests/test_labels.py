@@ -392,3 +392,30 @@ def test_remove_takes_the_lock(tmp_path):
         _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "being written" in err and store.exists("gone")
     assert run_cli("remove", "gone", "--yes")[0] == 0 and not store.exists("gone")
+
+
+def test_a_dataset_imported_by_an_older_gymdata_stays_up_to_date_and_keeps_its_labels(tmp_path):
+    from gymdata.importing import DIGESTS, _legacy_fingerprint
+
+    src = _source(tmp_path)
+    assert run_cli("import", "videos", str(src), "--name", "v", "--quiet")[0] == 0
+    ds = store.open_dataset("v")
+    _add_work(ds)
+    # what an older gymdata left: an mtime fingerprint and no content digests
+    src_record = ds.source("videos")
+    inputs = sorted(p for p in src.rglob("*") if p.is_file())
+    legacy = _legacy_fingerprint(src, inputs, "videos", "1", src_record["options"])
+    with ds.transaction() as txn:
+        fields = {k: v for k, v in src_record.items() if k not in ("corpus", "imported_at")}
+        txn.set_source("videos", **{**fields, "fingerprint": legacy})
+    ds.attachment(DIGESTS).unlink()
+    code, out, err = run_cli("import", "videos", str(src), "--name", "v", "--quiet")
+    assert code == 0 and "up to date" in out, err
+    ds = store.open_dataset("v")
+    assert ds.attachment(DIGESTS).is_file() and ds.source("videos")["fingerprint"] != legacy
+    # forced, every clip is still recognised as unchanged (by its probed shape): nothing refused
+    ds.attachment(DIGESTS).unlink()
+    before = ds.row_counts()
+    code, out, err = run_cli("import", "videos", str(src), "--name", "v", "--force", "--quiet")
+    assert code == 0, err
+    assert store.open_dataset("v").row_counts() == before
