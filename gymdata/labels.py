@@ -165,7 +165,8 @@ def current(ds: Dataset, table: str, *, video_ids: Sequence[str] | None = None, 
         latest = out[snap].groupby(keys, dropna=False)["created_at"].transform("max")
         out = out[~snap | (out["created_at"] == latest.reindex(out.index))]
         out = _apply_deletions(out, deletions(ds, table, ledger), keys, per_rater)
-    sort = keys + (["start_frame"] if table in _SNAPSHOT_TABLES else [])
+    # segments in time order; penalties (often without frames) in the order they were written
+    sort = keys + (["start_frame"] if table == "segments" else []) + ["_n"]
     out = out.sort_values(sort, na_position="first", kind="stable").reset_index(drop=True)
     return out[columns]
 
