@@ -307,8 +307,8 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
     Kept: human and model label rows; imported label rows of other sources (an annotator this
     build did not write, e.g. a RepCount CSV added to a video import); poses of sources the build
     did not produce (extracted poses) and the clips' pose summaries; the split columns when the
-    dataset has stored splits; the other sources' records; every attachment the build did not
-    write (the edit ledger, splits).
+    dataset has stored splits; the records of other sources whose rows were kept; every
+    attachment the build did not write (the edit ledger, splits).
 
     Raises:
         DatasetExistsError: If human label rows belong to clips that changed or are gone and
@@ -341,6 +341,7 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
         return pc.field(column).isin(pa.array(sorted(v for v in values if v is not None), pa.string()))
 
     kept: dict[str, int] = {}
+    carried_imports: set[str] = set()  # annotators (source tags) of the other sources' rows kept
     keep = isin("video_id", kept_ids)
     with new.transaction() as txn:
         for table in LABEL_TABLES:
@@ -352,6 +353,8 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
             rows = old.read(table, filter=keep & (pc.field("origin").isin(["human", "model"]) | other_imports))
             txn.append(table, rows)
             kept[table] = len(rows)
+            carried_imports |= set(rows.filter(pc.equal(rows.column("origin"), "imported")).column("annotator")
+                                   .to_pylist())
         if old.has("poses") and kept_ids:
             produced = set(new.df("poses", columns=["source"])["source"]) if new.has("poses") else set()
             flt = keep & ~isin("source", produced)
@@ -362,8 +365,8 @@ def carry_over(old: store.Dataset, new: store.Dataset, corpus: str, *, drop_labe
                     n += batch.num_rows
             kept["poses"] = n
         _carry_video_columns(old, txn, kept_ids)
-        for src in old.sources:
-            if src["corpus"] != corpus and not any(s["corpus"] == src["corpus"] for s in txn.meta["sources"]):
+        for src in old.sources:  # a source whose rows were kept (a RepCount CSV added later) stays listed
+            if src["corpus"] in carried_imports and not any(s["corpus"] == src["corpus"] for s in txn.meta["sources"]):
                 txn.meta["sources"] = sorted([*txn.meta["sources"], src], key=lambda s: s["corpus"])
         folder = old.path / "attachments"
         if folder.is_dir():

@@ -419,3 +419,26 @@ def test_a_dataset_imported_by_an_older_gymdata_stays_up_to_date_and_keeps_its_l
     code, out, err = run_cli("import", "videos", str(src), "--name", "v", "--force", "--quiet")
     assert code == 0, err
     assert store.open_dataset("v").row_counts() == before
+
+
+def test_forced_reimport_keeps_repetitions_added_from_another_file(tmp_path):
+    src = _source(tmp_path)
+    assert run_cli("import", "videos", str(src), "--name", "v", "--quiet")[0] == 0
+    ann = tmp_path / "reps.csv"
+    ann.write_text(",type,name,count,L1,L2,L3,L4\n0,squat,c0.mp4,2,0,3,4,8\n1,squat,c1.mp4,1,1,5,,\n")
+    code, _, err = run_cli("import", "repcount", str(ann), "--name", "v")
+    assert code == 0, err
+    write_video(src / "squat" / "c2.mp4", frames=25)  # c2 changes; it has no repetitions and no human labels
+    code, out, err = run_cli("import", "videos", str(src), "--name", "v", "--force", "--quiet")
+    assert code == 0, err
+    ds = store.open_dataset("v")
+    assert labels.rep_counts(ds).sort_values().tolist() == [1, 2]
+    assert {s["corpus"] for s in ds.sources} == {"videos", "repcount:reps.csv"}
+    # a source whose rows are all gone is not listed any more
+    (src / "squat" / "c0.mp4").unlink()
+    (src / "squat" / "c1.mp4").unlink()
+    (src / "squat_scores.csv").write_text("relative_path,score\nsquat/c2.mp4,50\n")
+    code, out, err = run_cli("import", "videos", str(src), "--name", "v", "--force", "--quiet")
+    assert code == 0, err
+    ds = store.open_dataset("v")
+    assert not ds.has("segments") and [s["corpus"] for s in ds.sources] == ["videos"]
