@@ -67,6 +67,8 @@ def import_options(func: Callable) -> Callable:
     @click.option("--quiet", is_flag=True, help="No progress bar.")
     @functools.wraps(func)
     def wrapper(*args, drop_labels: bool = False, **kwargs):
+        if "name" in kwargs:  # a bad or reserved name fails before any input is read
+            store.check_name(kwargs["name"])
         # every importer's command reaches run_import; the flag travels there without each
         # importer having to pass it along
         token = DROP_LABELS.set(drop_labels)

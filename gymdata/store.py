@@ -86,7 +86,7 @@ def check_name(name: str) -> str:
         )
     if name.lower() in RESERVED_NAMES:
         raise SchemaError(f"dataset name {name!r} is reserved: the store keeps its own {name.lower()!r} folder there",
-                          hint=f"choose another name (reserved: {', '.join(sorted(RESERVED_NAMES))})")
+                          hint=f"choose another name; reserved: {', '.join(sorted(RESERVED_NAMES))}")
     return name
 
 
