@@ -3,7 +3,7 @@
 A *rater* is an annotator of ``origin='human'`` rows (plus, with ``include_imported``, the corpus's
 own labels as the rater ``corpus``). Each rater's label of a clip is their latest one: the latest
 verdict per criterion, the latest score per name, and their latest snapshot of the repetitions
-(:mod:`annotators.history` explains snapshots). Measures:
+(:mod:`gymdata.labels` explains snapshots and resolves them). Measures:
 
 * **criteria**: per criterion, Cohen's kappa for every pair of raters (on the clips both judged;
   categories pass / fail / unsure) and Fleiss' kappa across all raters (on the clips all judged);
@@ -31,11 +31,10 @@ import numpy as np
 import pandas as pd
 
 from annotators import labels as L
-from annotators.history import read_ledger
-from gymdata import store
+from gymdata import labels, store
 from gymdata.errors import InputError
 
-CORPUS_RATER = "corpus"
+CORPUS_RATER = labels.CORPUS_RATER
 
 
 # -- measures -------------------------------------------------------------------------------------------
@@ -108,15 +107,9 @@ def segment_iou(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> f
 
 
 def _rater_rows(ds: store.Dataset, table: str, include_imported: bool) -> pd.DataFrame:
-    if not ds.has(table):
-        return pd.DataFrame()
-    df = ds.df(table)
-    keep = df["origin"] == "human"
-    if include_imported:
-        keep |= df["origin"] == "imported"
-    df = df[keep].copy()
-    df["rater"] = np.where(df["origin"] == "human", df["annotator"].astype(object), CORPUS_RATER)
-    return df
+    """Each rater's current rows (:func:`gymdata.labels.current` with ``per_rater``)."""
+    origins = ("human", "imported") if include_imported else ("human",)
+    return labels.current(ds, table, origins=origins, per_rater=True)
 
 
 def rater_verdicts(ds: store.Dataset, include_imported: bool = False) -> pd.DataFrame:
@@ -124,7 +117,6 @@ def rater_verdicts(ds: store.Dataset, include_imported: bool = False) -> pd.Data
     df = _rater_rows(ds, "criteria", include_imported)
     if df.empty:
         return pd.DataFrame(columns=["video_id", "criterion", "rater", "verdict"])
-    df = df.sort_values("created_at", na_position="first").groupby(["video_id", "criterion", "rater"]).tail(1)
     df["verdict"] = [L.verdict_of(None if pd.isna(p) else bool(p)) for p in df["passed"]]
     return df[["video_id", "criterion", "rater", "verdict"]].reset_index(drop=True)
 
@@ -134,29 +126,22 @@ def rater_scores(ds: store.Dataset, include_imported: bool = False) -> pd.DataFr
     df = _rater_rows(ds, "scores", include_imported)
     if df.empty:
         return pd.DataFrame(columns=["video_id", "name", "rater", "value"])
-    df = df.sort_values("created_at", na_position="first").groupby(["video_id", "name", "rater"]).tail(1)
     return df[["video_id", "name", "rater", "value"]].reset_index(drop=True)
 
 
 def rater_repetitions(ds: store.Dataset, include_imported: bool = False
                       ) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    """Each rater's repetitions per clip: ``{(video_id, rater): [(start, end), ...]}`` (their latest snapshot)."""
+    """Each rater's repetitions per clip: ``{(video_id, rater): [(start, end), ...]}`` (their latest
+    snapshot; ``[]`` where their latest edit deleted every repetition)."""
     df = _rater_rows(ds, "segments", include_imported)
-    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    latest: dict[tuple[str, str], pd.Timestamp] = {}
-    if not df.empty:
-        df = df[df["kind"] == "repetition"]
-        human = df[df["origin"] == "human"]
-        last = human.groupby(["video_id", "rater"])["created_at"].transform("max")
-        snap = pd.concat([human[human["created_at"] == last], df[df["origin"] != "human"]])
-        for (vid, rater), rows in snap.groupby(["video_id", "rater"]):
-            out[(vid, rater)] = sorted(zip(rows["start_frame"].astype(int), rows["end_frame"].astype(int)))
-            latest[(vid, rater)] = rows["created_at"].max()
-    for e in read_ledger(ds):  # snapshots that deleted every repetition
-        if e.get("table") == "segments" and e.get("key") == "repetition" and e.get("rows") == 0:
-            key = (e["video_id"], e["annotator"])
-            if key not in latest or pd.Timestamp(e["at"]) > latest[key]:
-                out[key], latest[key] = [], pd.Timestamp(e["at"])
+    df = df[df["kind"] == "repetition"]
+    out = {(vid, rater): sorted(zip(rows["start_frame"].astype(int), rows["end_frame"].astype(int)))
+           for (vid, rater), rows in df.groupby(["video_id", "rater"])}
+    # a rater whose latest edit deleted every repetition rated the clip as having none
+    gone = labels.deletions(ds, "segments")
+    for vid, rater in zip(gone.loc[gone["kind"] == "repetition", "video_id"],
+                          gone.loc[gone["kind"] == "repetition", "annotator"]):
+        out.setdefault((vid, rater), [])
     return out
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from annotators import foapi
 from annotators import labels as L
-from annotators.history import append_ledger, read_ledger
 from gymdata import store
 from gymdata.errors import GymdataError
+from gymdata.labels import append_ledger, read_ledger
 from gymdata.schema import LABEL_TABLES
 
 
@@ -77,6 +77,13 @@ def pull(name: str, *, fo_name: str | None = None, database_uri: str | None = No
         DatasetNotFoundError: If the store dataset or the FiftyOne dataset does not exist.
         GymdataError: If the FiftyOne dataset was pushed from another store dataset.
     """
+    store.open_dataset(name)  # a missing dataset fails before anything else
+    # the whole pull (ledger read, rows, ledger append) is one writer step
+    with store.lock(name, action="fiftyone pull"):
+        return _pull(name, fo_name=fo_name, database_uri=database_uri)
+
+
+def _pull(name: str, *, fo_name: str | None, database_uri: str | None) -> PullReport:
     start = time.perf_counter()
     fo_name = fo_name or name
     ds = store.open_dataset(name)

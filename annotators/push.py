@@ -42,9 +42,10 @@ import pandas as pd
 
 from annotators import foapi
 from annotators import labels as L
-from annotators.history import labels_by_clip, read_ledger
 from gymdata import media, store
 from gymdata.errors import GymdataError, InputError
+from gymdata.labels import current_by_clip as labels_by_clip
+from gymdata.labels import read_ledger
 from gymdata.runner import run_tasks
 from gymdata.schema import NUM_LANDMARKS
 from gymdata.validate import validate

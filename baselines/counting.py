@@ -57,7 +57,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import find_peaks
 
-from gymdata import store
+from gymdata import labels, store
 from gymdata.errors import InputError
 
 #: Frames per second assumed when a clip does not say (the usual web-video rate).
@@ -505,19 +505,10 @@ def load_counter(run: str | Path):
 # --------------------------------------------------------------------------------------------
 
 def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
-    """Repetition counts from the ``segments`` table: per clip, the human-made repetitions if any,
-    else the imported ones (model-made segments never count as truth)."""
-    if not ds.has("segments"):
-        return {}
-    filt: dict[str, Any] = {"kind": "repetition", "origin": ["imported", "human"]}
-    if video_ids is not None:
-        filt["video_id"] = list(video_ids)
-    df = ds.df("segments", columns=["video_id", "origin"], filter=filt)
-    out: dict[str, int] = {}
-    for vid, group in df.groupby("video_id"):
-        human = int((group["origin"] == "human").sum())
-        out[str(vid)] = human or len(group)
-    return out
+    """Repetition counts per clip: its current ground-truth repetition segments
+    (:func:`gymdata.labels.rep_counts`; model-made segments never count as truth)."""
+    counts = labels.rep_counts(ds, None if video_ids is None else list(video_ids))
+    return {str(vid): int(n) for vid, n in counts.items()}
 
 
 def clip_info(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> list[dict]:

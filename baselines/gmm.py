@@ -50,7 +50,7 @@ from baselines.counting import (
     true_counts,
     valid_frames,
 )
-from gymdata import store
+from gymdata import labels, store
 from gymdata.errors import InputError
 
 MODEL = "gmm"
@@ -343,9 +343,8 @@ def labelled_masks(ds: store.Dataset, clips: Mapping[str, int]) -> dict[str, tup
     """
     if not ds.has("segments"):
         return {}
-    seg = ds.df("segments", columns=["video_id", "kind", "label", "start_frame", "end_frame"],
-                filter={"origin": ["imported", "human"], "video_id": list(clips),
-                        "kind": ["state", "repetition"]})
+    seg = labels.current(ds, "segments", video_ids=list(clips))  # ground truth, as gymdata.labels resolves it
+    seg = seg[seg["kind"].isin(["state", "repetition"])]
     out = {}
     for vid, group in seg.groupby("video_id"):
         n = int(clips[vid])

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import encode_h264, iter_images, iter_video, list_frame_files
 from gymdata.runner import run_tasks
@@ -63,6 +64,8 @@ from gymdata.splits import select_videos
 from gymdata.store import Dataset, swap_into_place
 
 _TRUE = {"1", "true", "yes", "on"}
+#: Folder of an export that holds model predictions (``-o predictions=true``), apart from the truth.
+PREDICTIONS_DIR = "predictions"
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -178,12 +181,20 @@ class Exporter:
             raise InputError(f"format {self.name!r} has no option {unknown[0]!r}", hint=f"its options: {known}")
         return {k: opt.convert(k, options[k]) if k in options else opt.default for k, opt in self.options.items()}
 
+    def __post_init__(self) -> None:
+        # every format takes -o predictions=..., handled here rather than by each write function
+        object.__setattr__(self, "options", {**self.options, "predictions": PREDICTIONS_OPTION})
+
     def __call__(self, ds: Dataset, out: str | Path, *, split: str | None = None, overwrite: bool = False,
                  workers: int = 1, progress: bool = True, **options: Any) -> ExportResult:
         opts = self.parse_options(options)
+        with_predictions = opts.pop("predictions")
         videos = select_videos(ds, split)
         with atomic_output(out, overwrite=overwrite) as tmp:
             details = self.write(ds, videos, tmp, workers=workers, progress=progress, **opts)
+            if with_predictions:
+                written = write_predictions(ds, videos["video_id"], tmp)
+                details["predictions"] = ", ".join(f"{t} {n}" for t, n in written.items()) or "none"
         return ExportResult(self.name, Path(out).absolute(), len(videos), details)
 
 
@@ -224,13 +235,35 @@ def read_frames(ds: Dataset, clip: pd.Series | dict, indices=None) -> Iterator[t
 
 
 def labels_of(ds: Dataset, table: str, video_ids, columns: list[str] | None = None) -> pd.DataFrame:
-    """Rows of a label table (or ``poses``/``signals``) for the given clips."""
-    if not ds.has(table):
-        from gymdata.schema import TABLES
+    """The given clips' rows of ``poses``/``signals``, or their *current ground-truth* labels of a
+    label table (imported and human rows as :func:`gymdata.labels.current` resolves them; model
+    predictions never)."""
+    from gymdata.schema import LABEL_TABLES, TABLES
 
+    if not ds.has(table):
         names = columns or TABLES[table].schema.names
         return pd.DataFrame({c: pd.Series(dtype=object) for c in names})
+    if table in LABEL_TABLES:
+        df = labels.current(ds, table, video_ids=list(video_ids))
+        return df[columns] if columns else df
     return ds.df(table, columns=columns, filter={"video_id": list(video_ids)})
+
+
+def write_predictions(ds: Dataset, video_ids, out: Path) -> dict[str, int]:
+    """Write the clips' model predictions to ``out/predictions/<table>.csv`` (only tables that hold
+    some): the latest prediction per label key, with the run id in ``annotator``. Ground-truth files
+    never contain them."""
+    from gymdata.schema import LABEL_TABLES
+
+    written = {}
+    for table in LABEL_TABLES:
+        df = labels.predictions(ds, table, video_ids=list(video_ids))
+        if df.empty:
+            continue
+        (out / PREDICTIONS_DIR).mkdir(exist_ok=True)
+        df.to_csv(out / PREDICTIONS_DIR / f"{table}.csv", index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        written[table] = len(df)
+    return written
 
 
 def place_file(src: Path, dst: Path, *, link: bool = False) -> None:
@@ -247,6 +280,8 @@ def place_file(src: Path, dst: Path, *, link: bool = False) -> None:
     shutil.copyfile(src, dst)
 
 
+PREDICTIONS_OPTION = Option(bool, False, "also write model predictions (latest per clip) to predictions/<table>.csv; "
+                                         "ground-truth files never hold them")
 LINK_OPTION = Option(bool, False, "hard-link media files into OUT instead of copying them")
 
 

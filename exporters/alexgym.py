@@ -168,9 +168,8 @@ def write_alexgym(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int 
     units = _numbers(units)
     ids = [u[v]["video_id"] for _, u in units.iterrows() for v in VIEW_LETTER]
     crit = labels_of(ds, "criteria", ids, ["video_id", "criterion", "view", "value", "passed", "origin"])
-    crit = crit[crit["origin"] != "model"].drop_duplicates(["video_id", "criterion"], keep="last")
     scores = labels_of(ds, "scores", ids, ["video_id", "name", "value", "scale_max", "origin"])
-    scores = scores[(scores["origin"] != "model") & scores["name"].isin(list(_SCORE_COLUMNS))]
+    scores = scores[scores["name"].isin(list(_SCORE_COLUMNS))]
     poses = labels_of(ds, "poses", ids, ["video_id", "frame", "layout", "landmarks", "detected", "source"])
     poses = {vid: pick_pose_source(g) for vid, g in poses.groupby("video_id")}
     image_tasks, rows_written, subjects = [], 0, []

@@ -164,7 +164,7 @@ def _write_emg(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path) -> int:
 
 def _write_split_lists(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path, sio) -> tuple[int, int]:
     scores = labels_of(ds, "scores", ids, ["video_id", "name", "value", "origin"])
-    scores = scores[(scores["name"] == "score") & (scores["origin"] != "model")]
+    scores = scores[scores["name"] == "score"]
     score_of = dict(zip(scores["video_id"], scores["value"]))
     lists: dict[str, list] = {"train": [], "test": []}
     unlisted = 0

@@ -4,7 +4,9 @@ One row per clip: every column of ``videos`` (``exercise`` as a ``ClassLabel`` o
 dataset's exercises, so ids agree between exports of different splits), ``media`` (the clip's
 absolute location), and the clip's rows of every other table nested as lists of structs:
 ``criteria``, ``scores``, ``segments``, ``penalties``, ``signals`` and ``poses`` (``-o poses=false``
-leaves the poses out). Nothing is lost: :func:`to_tables` turns an export back into the tables.
+leaves the poses out). The label tables hold the current ground truth (imported and human labels
+as :mod:`gymdata.labels` resolves them), never model predictions (``-o predictions=true`` writes
+those to ``predictions/<table>.csv``). :func:`to_tables` turns an export back into the tables.
 
 Parts become splits; ``val`` is named ``validation``, as the Hub names it. Clips without a part
 go to a split ``unassigned`` (``all`` when no clip has one).
@@ -32,8 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporters import Exporter, Option
-from gymdata.schema import TABLES
-from gymdata.store import Dataset
+from gymdata import labels
+from gymdata.schema import LABEL_TABLES, TABLES
+from gymdata.store import Dataset, conform
 
 NESTED = ("criteria", "scores", "segments", "penalties", "signals", "poses")
 SPLIT_NAMES = {"val": "validation"}
@@ -96,7 +99,12 @@ def build_splits(ds: Dataset, videos: pd.DataFrame, *, poses: bool = True) -> di
         columns["exercise"] = pa.array([exercises.index(e) for e in sel["exercise"]], pa.int64())
         columns["media"] = pa.array([str(ds.resolve(c, p)) for c, p in zip(sel["corpus"], sel["path"])], pa.string())
         for table in tables:
-            data = ds.read(table, filter={"video_id": ids}) if ds.has(table) else TABLES[table].schema.empty_table()
+            if not ds.has(table):
+                data = TABLES[table].schema.empty_table()
+            elif table in LABEL_TABLES:  # ground truth only: the current imported/human labels
+                data = conform(table, labels.current(ds, table, video_ids=ids))
+            else:
+                data = ds.read(table, filter={"video_id": ids})
             columns[table] = _nest(data, ids)
         arrow = pa.table(columns).cast(features.arrow_schema)
         out[SPLIT_NAMES.get(part, part)] = HFDataset(arrow, info=DatasetInfo(features=features))

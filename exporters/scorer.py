@@ -43,13 +43,13 @@ from gymdata.store import Dataset
 
 
 def pick_scores(ds: Dataset, videos: pd.DataFrame, name: str) -> pd.Series:
-    """Score per clip on 0-100 from score ``name`` (model predictions left out).
+    """Score per clip on 0-100 from the current ground-truth score ``name`` (never a prediction).
 
     Raises:
         InputError: If no selected clip has that score.
     """
     sc = labels_of(ds, "scores", videos["video_id"], ["video_id", "name", "value", "scale_min", "scale_max", "origin"])
-    sc = sc[(sc["name"] == name) & (sc["origin"] != "model")].drop_duplicates("video_id", keep="last")
+    sc = sc[sc["name"] == name]
     if sc.empty:
         names = sorted(labels_of(ds, "scores", videos["video_id"], ["name"])["name"].unique())
         raise InputError(f"no selected clip has a {name!r} score",

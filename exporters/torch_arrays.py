@@ -48,6 +48,7 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from exporters import DecodeTask, Exporter, Option, clip_media, decode_into, labels_of, pick_pose_source
+from gymdata import labels
 from gymdata.errors import InputError
 from gymdata.media import sample_indices
 from gymdata.runner import run_tasks
@@ -72,8 +73,9 @@ def _vocabulary(ds: Dataset) -> tuple[list[str], dict[str, list[str]]]:
     exercises = sorted(ds.df("videos", columns=["exercise"])["exercise"].unique())
     if not ds.has("criteria"):
         return exercises, {}
-    crit = ds.df("criteria", columns=["video_id", "criterion", "origin"])
-    crit = crit[crit["origin"] != "model"].merge(ds.df("videos", columns=["video_id", "exercise"]), on="video_id")
+    # names only (no label is resolved here), in the order the history first mentions them
+    crit = ds.df("criteria", columns=["video_id", "criterion"], filter={"origin": list(labels.GROUND_TRUTH)})
+    crit = crit.merge(ds.df("videos", columns=["video_id", "exercise"]), on="video_id")
     return exercises, {ex: list(dict.fromkeys(g["criterion"])) for ex, g in crit.groupby("exercise", sort=True)}
 
 
@@ -110,8 +112,7 @@ def write_arrays(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int =
     videos = videos.reset_index(drop=True)
     n = len(videos)
     exercises, order = _vocabulary(ds)
-    crit = labels_of(ds, "criteria", videos["video_id"], ["video_id", "criterion", "passed", "origin"])
-    crit = crit[crit["origin"] != "model"]
+    crit = labels_of(ds, "criteria", videos["video_id"], ["video_id", "criterion", "passed"])
     labels = clip_labels(ds, videos)
     width = max((len(v) for v in order.values()), default=0)
     clips = pd.DataFrame({
@@ -127,7 +128,9 @@ def write_arrays(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int =
     for column in ("score", "score_min", "score_max"):
         values = videos["video_id"].map(sc[column]) if len(sc) else pd.Series(np.nan, index=videos.index)
         clips[column] = values.groupby(clips["unit"]).transform("mean").astype(float)
-    verdict = crit.merge(clips[["video_id", "unit"]], on="video_id").drop_duplicates(["unit", "criterion"], keep="last")
+    # one verdict per unit and criterion: the clips of a unit (views) each carry their current
+    # label; the unit takes its last clip's (this merges views, not label history)
+    verdict = crit.merge(clips[["video_id", "unit"]], on="video_id").groupby(["unit", "criterion"]).tail(1)
     per_unit = {(u, c): int(bool(p)) for u, c, p in zip(verdict["unit"], verdict["criterion"], verdict["passed"])
                 if pd.notna(p)}
     clips["criteria"] = [
@@ -182,11 +185,11 @@ def write_arrays(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int =
 
 
 def _scores(ds: Dataset, videos: pd.DataFrame, name: str | None) -> pd.DataFrame:
-    """Value and scale of score ``name`` per clip (model predictions left out), indexed by video_id."""
+    """Value and scale of the current ground-truth score ``name`` per clip, indexed by video_id."""
     if name is None:
         return pd.DataFrame(columns=["score", "score_min", "score_max"])
     sc = labels_of(ds, "scores", videos["video_id"], ["video_id", "name", "value", "scale_min", "scale_max", "origin"])
-    sc = sc[(sc["name"] == name) & (sc["origin"] != "model")].drop_duplicates("video_id", keep="last")
+    sc = sc[sc["name"] == name]
     return pd.DataFrame({"score": sc["value"].to_numpy(float), "score_min": sc["scale_min"].to_numpy(float),
                          "score_max": sc["scale_max"].to_numpy(float)}, index=sc["video_id"].to_numpy())
 

@@ -207,11 +207,17 @@ def list_cmd() -> None:
 
 @cli.command()
 @click.argument("name")
-def info(name: str) -> None:
-    """Show what a dataset holds: clips by corpus, exercise, view and split, and its labels."""
-    from gymdata.summary import summarise
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info(name: str, as_json: bool) -> None:
+    """Show what a dataset holds: clips by corpus, exercise, view and split, and its current labels
+    per kind with who made them (the label history and model predictions apart)."""
+    from gymdata import summary
 
-    click.echo(summarise(store.open_dataset(name)))
+    ds = store.open_dataset(name)
+    if as_json:
+        click.echo(json.dumps(summary.info(ds), indent=2, default=str))
+    else:
+        click.echo(summary.summarise(ds))
 
 
 @cli.command()
@@ -250,12 +256,10 @@ def schema(table: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def remove(name: str, yes: bool) -> None:
     """Delete a dataset from the store."""
-    import shutil
-
     ds = store.open_dataset(name)
     if not yes:
         click.confirm(f"delete dataset {name!r} at {ds.path}?", abort=True)
-    shutil.rmtree(ds.path)
+    store.remove(name)
     click.echo(f"removed {name}")
 
 

@@ -84,3 +84,7 @@ class DatasetExistsError(GymdataError):
 
 class PluginError(GymdataError):
     """An importer, exporter or model plugin is unknown or failed to load."""
+
+
+class DatasetBusyError(GymdataError):
+    """Another process is writing the dataset (holds its lock) and did not finish in time."""

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from gymdata import store
+from gymdata.labels import current as current_labels
+from gymdata.labels import rep_counts
 from gymdata.splits import ClipLabels, available_splits, clip_labels, default_split, leakage_report, part_order
 from gymdata.store import Dataset
 
@@ -139,8 +141,8 @@ def labels_section(ds: Dataset, videos: pd.DataFrame, labels: ClipLabels) -> Sec
 
     sec = Section("Labels")
     if ds.has("criteria"):
-        crit = ds.df("criteria", columns=["video_id", "criterion", "passed", "origin"])
-        crit = crit[crit["origin"] != "model"].merge(videos[["video_id", "exercise"]], on="video_id")
+        crit = current_labels(ds, "criteria", video_ids=videos["video_id"].tolist())
+        crit = crit.merge(videos[["video_id", "exercise"]], on="video_id")
         agg = (crit.assign(passed_=crit["passed"] == True, failed_=crit["passed"] == False,
                            unsure_=crit["passed"].isna())
                .groupby(["exercise", "criterion"], sort=False)[["passed_", "failed_", "unsure_"]].sum())
@@ -166,8 +168,8 @@ def labels_section(ds: Dataset, videos: pd.DataFrame, labels: ClipLabels) -> Sec
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         sec.figures["criteria.png"] = _png(fig)
     if ds.has("scores"):
-        sc = ds.df("scores", columns=["video_id", "name", "value", "scale_min", "scale_max", "origin"])
-        sc = sc[sc["origin"] != "model"].merge(videos[["video_id", "exercise"]], on="video_id")
+        sc = current_labels(ds, "scores", video_ids=videos["video_id"].tolist())
+        sc = sc.merge(videos[["video_id", "exercise"]], on="video_id")
         # scales differ between exercises (ALEX-GYM-1's total is out of 6, 2.5 or 3.5): plot % of the scale
         span = (sc["scale_max"] - sc["scale_min"]).where(lambda d: d > 0, 1.0)
         sc["pct"] = (sc["value"] - sc["scale_min"]) / span * 100
@@ -229,9 +231,9 @@ def repetitions_section(ds: Dataset, videos: pd.DataFrame) -> Section:
     sec = Section("Repetitions")
     counts, what = None, ""
     if ds.has("segments"):
-        seg = ds.df("segments", columns=["video_id", "kind"], filter={"kind": "repetition"})
-        if len(seg):
-            counts = seg.groupby("video_id").size().reindex(videos["video_id"], fill_value=0)
+        reps = rep_counts(ds, videos["video_id"].tolist())  # current ground truth, never predictions
+        if len(reps):
+            counts = reps.reindex(videos["video_id"], fill_value=0)
             counts = pd.DataFrame({"reps": counts.to_numpy(), "exercise": videos["exercise"].to_numpy()})
             what = "repetition segments per clip"
     if counts is None and videos["rep_index"].notna().any():

@@ -59,7 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gymdata import store
+from gymdata import labels, store
 from gymdata.errors import InputError
 from gymdata.store import Dataset
 
@@ -154,25 +154,23 @@ class ClipLabels:
 
 
 def clip_labels(ds: Dataset, videos: pd.DataFrame) -> ClipLabels:
-    """Summarise the criteria and scores of ``videos`` (model predictions are left out)."""
+    """Summarise the current ground-truth criteria and scores of ``videos`` (:mod:`gymdata.labels`)."""
     out = ClipLabels()
     ex = videos.set_index("video_id")["exercise"]
     if ds.has("criteria"):
-        crit = ds.df("criteria", columns=["video_id", "criterion", "passed", "origin"])
-        crit = crit[(crit["origin"] != "model") & crit["passed"].notna() & crit["video_id"].isin(ex.index)]
-        crit = crit.drop_duplicates(["video_id", "criterion"], keep="last")
+        crit = labels.current(ds, "criteria", video_ids=ex.index.tolist())
+        crit = crit[crit["passed"].notna()]
         failed = crit[crit["passed"] == False]
         for (vid, name) in zip(failed["video_id"], failed["criterion"]):
             out.failed.setdefault((ex[vid], name), set()).add(vid)
         out.verdicts = crit.groupby("video_id").size().astype(float)
         out.fails = failed.groupby("video_id").size().astype(float)
     if ds.has("scores"):
-        sc = ds.df("scores", columns=["video_id", "name", "value", "scale_min", "scale_max", "origin"])
-        sc = sc[(sc["origin"] != "model") & sc["video_id"].isin(ex.index)]
+        sc = labels.current(ds, "scores", video_ids=ex.index.tolist())
         if len(sc):
             names = sc["name"].unique().tolist()
             out.score_name = next((n for n in SCORE_PREFERENCE if n in names), min(names))
-            sc = sc[sc["name"] == out.score_name].drop_duplicates("video_id", keep="last")
+            sc = sc[sc["name"] == out.score_name]
             span = (sc["scale_max"] - sc["scale_min"]).where(lambda s: s > 0)
             out.score = pd.Series(((sc["value"] - sc["scale_min"]) / span * 100).to_numpy(), index=sc["video_id"])
     return out
@@ -346,7 +344,8 @@ def flex_split4(ds: Dataset, videos: pd.DataFrame) -> pd.Series | None:
     ids = videos.loc[videos["corpus"] == FLEX_CORPUS, "video_id"].tolist()
     if not ids or not ds.has("scores"):
         return None
-    sc = ds.df("scores", columns=["video_id", "annotator"], filter={"video_id": ids})
+    # the importer's provenance tag, not a label value: read the imported rows as they are
+    sc = ds.df("scores", columns=["video_id", "annotator"], filter={"video_id": ids, "origin": "imported"})
     side = sc["annotator"].str.extract(r"split_4_(train|test)_list", expand=False)
     found = pd.Series(side.to_numpy(), index=sc["video_id"].to_numpy(), name="part").dropna()
     found = found[~found.index.duplicated()]

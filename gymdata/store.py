@@ -16,6 +16,15 @@ next commit. Whole datasets are built in a hidden temporary folder and renamed i
 
 Reads go through ``pyarrow.dataset``: columns are projected and filters pushed down to the
 Parquet row groups.
+
+**Writers are serialised per dataset.** Every change to a dataset, and its creation, replacement or
+removal, holds the dataset's lock (:func:`lock`: ``fcntl.flock`` on ``.locks/NAME.lock`` under the
+store root, outside the dataset folder so that it survives the folder being swapped). A second
+writer prints who holds it and waits, up to ``$GYMDATA_LOCK_TIMEOUT`` seconds (default 600), then
+fails with one line. Readers take no lock: commits are atomic.
+
+The store root also holds the store's own folders (:data:`RESERVED_NAMES`: ``cache``, ``runs``,
+``reports``, ``sources``, ...), so no dataset may take one of their names.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -36,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from gymdata.errors import DatasetExistsError, DatasetNotFoundError, SchemaError
+from gymdata.errors import DatasetBusyError, DatasetExistsError, DatasetNotFoundError, SchemaError
 from gymdata.schema import MEDIA_KINDS, ORIGINS, SCHEMA_VERSION, SEGMENT_KINDS, TABLES
 
 if TYPE_CHECKING:  # imported where used: pyarrow.dataset imports pandas, half a second at start-up
@@ -45,6 +57,10 @@ if TYPE_CHECKING:  # imported where used: pyarrow.dataset imports pandas, half a
 _ENUMS = {"media_kind": MEDIA_KINDS, "origin": ORIGINS}
 _TABLE_ENUMS = {"segments": {"kind": SEGMENT_KINDS}}
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+#: Folders of the store root that are not datasets (pose and media caches, trained runs, reports,
+#: generated sources); a dataset of one of these names would replace it.
+RESERVED_NAMES = frozenset({"cache", "runs", "reports", "sources"})
+LOCKS = ".locks"
 
 
 def home() -> Path:
@@ -58,12 +74,19 @@ def now() -> dt.datetime:
 
 
 def check_name(name: str) -> str:
-    """Return ``name`` if it is a valid dataset name, else raise SchemaError."""
-    if not name or name.startswith(".") or not set(name) <= _NAME_CHARS:
+    """Return ``name`` if it is a valid dataset name, else raise SchemaError.
+
+    A name is plain (letters, digits, ``-``, ``_``, ``.``; not starting with ``.``; at most 128
+    characters) and is not one of the store's own folders (:data:`RESERVED_NAMES`, any case).
+    """
+    if not name or name.startswith(".") or not set(name) <= _NAME_CHARS or len(name) > 128:
         raise SchemaError(
             f"invalid dataset name {name!r}",
-            hint="use letters, digits, '-', '_' and '.', not starting with '.'",
+            hint="use up to 128 letters, digits, '-', '_' and '.', not starting with '.'",
         )
+    if name.lower() in RESERVED_NAMES:
+        raise SchemaError(f"dataset name {name!r} is reserved: the store keeps its own {name.lower()!r} folder there",
+                          hint=f"choose another name; reserved: {', '.join(sorted(RESERVED_NAMES))}")
     return name
 
 
@@ -72,7 +95,8 @@ def list_datasets(root: Path | None = None) -> list[str]:
     root = root or home()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "dataset.json").is_file() and not p.name.startswith("."))
+    return sorted(p.name for p in root.iterdir() if (p / "dataset.json").is_file() and not p.name.startswith(".")
+                  and p.name.lower() not in RESERVED_NAMES)
 
 
 def open_dataset(name: str, root: Path | None = None) -> Dataset:
@@ -112,16 +136,132 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
     """
     root = root or home()
     final = root / check_name(name)
-    if (final / "dataset.json").exists() and not overwrite:
-        raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-    ds = Dataset.create(tmp, name)
+    with lock(name, root=root, action="build"):  # held until the new folder is in place
+        if (final / "dataset.json").exists() and not overwrite:
+            raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+        ds = Dataset.create(tmp, name)
+        try:
+            yield ds
+            swap_into_place(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove(name: str, root: Path | None = None) -> Path:
+    """Delete a dataset (under its lock); returns where it was.
+
+    Raises:
+        DatasetNotFoundError: If there is no dataset of that name.
+    """
+    ds = open_dataset(name, root)
+    with lock(name, root=ds.path.parent, action="remove"):
+        # renamed aside first, so that a half-finished removal never leaves a half dataset in place
+        trash = ds.path.parent / f".{name}.removed-{uuid.uuid4().hex[:8]}"
+        os.rename(ds.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return ds.path
+
+
+# -- the per-dataset writer lock ----------------------------------------------------------------
+
+_HELD: dict[str, list] = {}  # lock file -> [open file, depth] for the locks this process holds
+_GUARD = threading.Lock()
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for a busy dataset: ``$GYMDATA_LOCK_TIMEOUT``, default 600."""
     try:
-        yield ds
-        swap_into_place(tmp, final)
+        return float(os.environ.get("GYMDATA_LOCK_TIMEOUT", "600"))
+    except ValueError:
+        return 600.0
+
+
+@contextlib.contextmanager
+def lock(name: str, *, root: Path | None = None, action: str = "write", timeout: float | None = None
+         ) -> Iterator[None]:
+    """Hold dataset ``name``'s writer lock for the block (see the module docstring).
+
+    Re-entrant within a process (an import that commits transactions holds it once); across
+    processes an exclusive ``flock``. A writer that finds it held prints one line saying who holds
+    it, then waits.
+
+    Args:
+        name: Dataset name (need not exist yet: creating a name takes its lock too).
+        root: Store root (default :func:`home`).
+        action: What the holder is doing, shown to a waiting writer.
+        timeout: Seconds to wait (default :func:`lock_timeout`); 0 fails at once.
+
+    Raises:
+        DatasetBusyError: If another process still holds the lock after ``timeout`` seconds.
+    """
+    root = (root or home()).absolute()
+    path = root / LOCKS / f"{name}.lock"
+    key = str(path)
+    with _GUARD:
+        rlock = _THREAD_LOCKS.setdefault(key, threading.RLock())
+    timeout = lock_timeout() if timeout is None else timeout
+    if not rlock.acquire(timeout=max(timeout, 0) if timeout >= 0 else -1):
+        raise DatasetBusyError(f"dataset {name!r} is being written by another thread", hint="try again later")
+    try:
+        held = _HELD.get(key)
+        if held is not None:
+            held[1] += 1
+            try:
+                yield
+            finally:
+                held[1] -= 1
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+        try:
+            _acquire(fh, name, timeout)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps({"pid": os.getpid(), "action": action, "since": now().isoformat(timespec="seconds"),
+                                 "command": " ".join(sys.argv[:3])}))
+            fh.flush()
+            _HELD[key] = [fh, 1]
+            try:
+                yield
+            finally:
+                del _HELD[key]
+                fh.truncate(0)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        rlock.release()
+
+
+def _acquire(fh, name: str, timeout: float) -> None:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    fh.seek(0)
+    try:
+        holder = json.loads(fh.read() or "{}")
+    except ValueError:
+        holder = {}
+    who = (f"pid {holder.get('pid')} ({holder.get('command') or holder.get('action')}, since {holder.get('since')})"
+           if holder.get("pid") else "another process")
+    if timeout > 0:
+        print(f"waiting for dataset {name!r}: {who} is writing it (up to {timeout:g}s)", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise DatasetBusyError(f"dataset {name!r} is being written by {who}",
+                                       hint="wait for it to finish and run this again, or raise "
+                                            "GYMDATA_LOCK_TIMEOUT") from None
+            time.sleep(0.05)
 
 
 def swap_into_place(tmp: Path, final: Path) -> None:
@@ -151,7 +291,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def fingerprint(paths: Iterable[Path], base: Path) -> str:
-    """A cheap fingerprint of input files: sha1 over (relative path, size, mtime) of each."""
+    """The fingerprint imports recorded before content fingerprints (sha1 over relative path, size
+    and mtime of each file); :mod:`gymdata.importing` still recognises it, so an unchanged dataset of
+    an older store stays up to date."""
     digest = hashlib.sha1()
     for p in sorted(paths):
         st = p.stat()
@@ -333,8 +475,8 @@ class Dataset:
         Nothing is visible until the block exits without an exception.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        # the dataset's writer lock (re-entrant: an import holding it commits through here)
+        with lock(self.name, root=self.path.parent, action="commit"):
             self.reload()
             txn = Transaction(self)
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from gymdata import labels
 from gymdata.store import Dataset
 
 
@@ -14,6 +15,14 @@ def _table(df: pd.DataFrame) -> str:
             for row in df.itertuples(index=False)]
     rows = [[int(v) if hasattr(v, "dtype") and v.dtype.kind in "iu" else v for v in row] for row in rows]
     return format_table(list(df.columns), rows)
+
+
+def info(ds: Dataset) -> dict:
+    """``gymdata info --json``: sources, table sizes, and labels (current, predictions, history)."""
+    return {"dataset": ds.name, "path": str(ds.path), "schema_version": ds.meta["schema_version"],
+            "sources": [{k: s.get(k) for k in ("corpus", "root", "importer", "version", "imported_at")}
+                        for s in ds.sources],
+            "tables": ds.row_counts(), **labels.summary(ds)}
 
 
 def summarise(ds: Dataset) -> str:
@@ -35,8 +44,14 @@ def summarise(ds: Dataset) -> str:
                     hours=("duration", lambda d: round(float(d.sum()) / 3600, 3)))
                .reset_index())
     out += ["", "clips", _table(grouped)]
+    # labels: the current ground truth per table and kind (gymdata.labels), who made it, and
+    # apart from it the history (every row ever appended) and the model predictions
+    lab = labels.summary(ds)
+    if lab["labels"]:
+        rows = pd.DataFrame([{**r, "annotators": ", ".join(r["annotators"]) or "-"} for r in lab["labels"]])
+        out += ["", "labels (current ground truth: imported, or a person's latest decision)", _table(rows)]
     if counts.get("criteria"):
-        crit = ds.df("criteria", columns=["video_id", "criterion", "view", "passed", "origin"])
+        crit = labels.current(ds, "criteria")
         crit = crit.merge(videos[["video_id", "exercise"]], on="video_id", how="left")
         agg = (crit.groupby(["exercise", "criterion"], dropna=False)
                .agg(view=("view", "first"), verdicts=("video_id", "size"),
@@ -44,21 +59,26 @@ def summarise(ds: Dataset) -> str:
                     failed=("passed", lambda p: int((p == False).sum())),  # noqa: E712
                     unsure=("passed", lambda p: int(p.isna().sum())))
                .reset_index())
-        out += ["", "criteria", _table(agg)]
+        if len(agg):
+            out += ["", "criteria (current)", _table(agg)]
     if counts.get("scores"):
-        scores = ds.df("scores", columns=["name", "value", "scale_min", "scale_max"])
+        scores = labels.current(ds, "scores")
         agg = (scores.groupby("name").agg(n=("value", "size"), mean=("value", "mean"), min=("value", "min"),
                                           max=("value", "max"), scale=("scale_max", "max")).reset_index())
-        out += ["", "scores", _table(agg)]
-    if counts.get("segments"):
-        seg = ds.df("segments", columns=["video_id", "kind", "label", "origin"])
-        agg = (seg.groupby(["kind", "label", "origin"]).agg(segments=("video_id", "size"),
-                                                           clips=("video_id", "nunique")).reset_index())
-        out += ["", "segments", _table(agg)]
+        if len(agg):
+            out += ["", "scores (current)", _table(agg)]
     if counts.get("penalties"):
-        pen = ds.df("penalties", columns=["video_id", "error_type", "points"])
+        pen = labels.current(ds, "penalties")
         agg = pen.groupby("error_type").agg(n=("video_id", "size"), points=("points", "sum")).reset_index()
-        out += ["", "penalties", _table(agg)]
+        if len(agg):
+            out += ["", "penalties (current)", _table(agg)]
+    if lab["predictions"]:
+        rows = pd.DataFrame([{**r, "models": ", ".join(r["models"])} for r in lab["predictions"]])
+        out += ["", "predictions (model output, not ground truth; latest run per clip)", _table(rows)]
+    if lab["history"]:
+        parts = [f"{t} " + " + ".join(f"{n:,} {o}" for o, n in by.items()) for t, by in lab["history"].items()]
+        deleted = f"; {lab['deletions']} deletion(s) in the edit ledger" if lab["deletions"] else ""
+        out += ["", "label history (rows appended, never edited): " + "; ".join(parts) + deleted]
     if counts.get("poses"):
         poses = ds.df("poses", columns=["video_id", "detected", "source"])
         agg = poses.groupby("source").agg(frames=("video_id", "size"), clips=("video_id", "nunique"),

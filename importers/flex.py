@@ -59,7 +59,7 @@ import click
 import numpy as np
 import pyarrow as pa
 
-from gymdata import store, vocab
+from gymdata import labels, store, vocab
 from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, import_options, run_import
 from gymdata.runner import run_tasks
@@ -642,9 +642,10 @@ def export_knowledge_graph(dataset: Dataset | str, path: str | Path) -> dict:
     """Write a dataset's FLEX knowledge graph and annotations as JSON (docs/knowledge_graph.md).
 
     The graph comes from the ``knowledge_graph.json`` attachment; annotations (subjects, skill
-    levels, annotated frames, repetitions with their phases, penalties) from the tables, one per
-    sample, read from its first view clip. Points and feedback of a penalty are written only where
-    they differ from its error type's, so importing the file again gives the same tables.
+    levels, annotated frames, repetitions with their phases, penalties) from the current labels
+    (:func:`gymdata.labels.current`), one per sample, read from its first view clip. Points and
+    feedback of a penalty are written only where they differ from its error type's, so importing
+    the file again gives the same tables.
 
     Args:
         dataset: A dataset or its name.
@@ -670,8 +671,9 @@ def export_knowledge_graph(dataset: Dataset | str, path: str | Path) -> dict:
         extras = json.loads(row.extras)
         if extras.get("sensors_on") == row.video_id:
             first[row.video_id] = (row, extras)
-    segments = ds.df("segments", filter={"annotator": KG_ANNOTATOR}) if ds.has("segments") else None
-    penalties = ds.df("penalties", filter={"annotator": KG_ANNOTATOR}) if ds.has("penalties") else None
+    # the current ground truth (gymdata.labels): people's corrections included, predictions never
+    segments = labels.current(ds, "segments", video_ids=sorted(first)) if ds.has("segments") else None
+    penalties = labels.current(ds, "penalties", video_ids=sorted(first)) if ds.has("penalties") else None
     annotations = []
     for vid, (row, extras) in sorted(first.items()):
         ann: dict[str, Any] = {"action": extras["action"], "sample": extras["sample"]}

@@ -310,6 +310,12 @@ def add_repetitions(path: str | Path, name: str, *, skip_unmatched: bool = False
     path = Path(path).expanduser().absolute()
     if not path.is_file():
         raise InputError("annotation file not found", path=path, hint="pass a RepCount CSV or a rep_ann.json")
+    with store.lock(name, action="import repcount"):  # read, compare and write as one step
+        return _add_repetitions(path, name, skip_unmatched=skip_unmatched, force=force, start=start)
+
+
+def _add_repetitions(path: Path, name: str, *, skip_unmatched: bool, force: bool, start: float
+                     ) -> tuple[ImportReport, list[str]]:
     ds = store.open_dataset(name)
     entries = read_annotations(path)
     tag = f"fit3d:{path.parent.name}/rep_ann.json" if path.name == "rep_ann.json" else f"repcount:{path.name}"

@@ -365,8 +365,9 @@ def test_gmm_trains_on_labelled_states_when_a_clip_has_them():
     lm, reps = clip(4, seed=50)
     ds = build_dataset("states", {"a": ("squat", lm, reps), "b": ("squat", *clip(3, seed=51))})
     s, e = reps[1]
+    stamp = store.now()  # one edit: its rows share the time (a snapshot, see gymdata.labels)
     ds.append("segments", [{"video_id": "a", "kind": "state", "label": lab, "start_frame": lo, "end_frame": hi,
-                            "origin": "human", "annotator": "ann", "created_at": store.now()}
+                            "origin": "human", "annotator": "ann", "created_at": stamp}
                            for lab, lo, hi in (("R", 0, s - 1), ("A", s + 5, e - 5))])
     masks = labelled_masks(ds, {"a": len(lm), "b": 10})
     active, labelled = masks["a"]

@@ -15,7 +15,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from gymdata import store
+from gymdata import labels, store
 from tests.conftest import run_cli
 
 pytest.importorskip("fiftyone")
@@ -62,6 +62,9 @@ def test_fiftyone_dataset_dir_round_trip(tmp_path, make_video):
                           "origin": "human", "annotator": "ann", "created_at": stamp} for i, v in enumerate(ids)])
     ds.append("segments", [{"video_id": v, "kind": "repetition", "label": "rep", "start_frame": 2, "end_frame": 7,
                             "origin": "imported", "annotator": "test", "created_at": stamp} for v in ids])
+    # predictions (gymdata count --write): never part of the exported ground truth
+    ds.append("segments", [{"video_id": v, "kind": "repetition", "label": "rep", "start_frame": 1, "end_frame": 3,
+                            "origin": "model", "annotator": "periodic", "created_at": store.now()} for v in ids])
     assert run_cli("split", "a", "--ratios", "0.34,0.33,0.33")[0] == 0
     env = {**os.environ, "FIFTYONE_DATABASE_DIR": str(tmp_path / "db"), "FIFTYONE_DO_NOT_TRACK": "true",
            "FIFTYONE_DATABASE_VALIDATION": "false"}
@@ -78,6 +81,9 @@ def test_fiftyone_dataset_dir_round_trip(tmp_path, make_video):
                        ("criteria", ["video_id", "criterion", "view", "value", "passed", "origin", "annotator"]),
                        ("scores", ["video_id", "name", "value", "scale_min", "scale_max", "origin", "annotator"]),
                        ("segments", ["video_id", "kind", "label", "start_frame", "end_frame", "origin", "annotator"])):
-        expected = ds.df(name, filter={"video_id": test_ids})[cols].sort_values(cols[:2]).reset_index(drop=True)
+        table = ds.df(name, filter={"video_id": test_ids}) if name == "videos" else labels.current(ds, name,
+                                                                                                  video_ids=test_ids)
+        expected = table[cols].sort_values(cols[:2]).reset_index(drop=True)
         got = pd.read_parquet(tmp_path / f"{name}.parquet")[cols].sort_values(cols[:2]).reset_index(drop=True)
         pd.testing.assert_frame_equal(expected, got, check_dtype=False, obj=name)
+        assert name == "videos" or "model" not in set(got["origin"])
