@@ -12,10 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
+
+from gymdata.errors import GymdataError
 
 ENGINES = ("local", "ray")
 
@@ -117,7 +120,11 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield from fut.result()
+                try:
+                    outcomes = fut.result()
+                except BrokenProcessPool:
+                    raise _worker_died(pool) from None
+                yield from outcomes
                 nxt = next(todo, None)
                 if nxt is not None:
                     pending.add(pool.submit(_call_chunk, fn, nxt))
@@ -125,6 +132,25 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_died(pool: ProcessPoolExecutor) -> GymdataError:
+    """Say why a worker process died (BrokenProcessPool alone hides it): its signal and the usual causes."""
+    import signal
+
+    codes = [p.exitcode for p in (getattr(pool, "_processes", None) or {}).values() if p.exitcode not in (None, 0)]
+    causes = {signal.SIGBUS: "a write to a memory-mapped file failed: is the disk full?",
+              signal.SIGKILL: "it was killed: out of memory? (try fewer workers with -j)",
+              signal.SIGSEGV: "it crashed in a native library"}
+    if codes and codes[0] < 0:
+        sig = signal.Signals(-codes[0])
+        why = f"{sig.name}: {causes.get(sig, 'killed by a signal')}"
+    elif codes:
+        why = f"exit status {codes[0]}"
+    else:
+        why = "unknown cause"
+    return GymdataError(f"a worker process died ({why})",
+                        hint="run again with -j 1 to see the error in this process; finished work is kept")
 
 
 def _run_ray(fn: Callable, items: list, chunksize: int) -> Iterator[Outcome]:

@@ -1173,6 +1173,9 @@ def generate_sample(out_dir: str | Path, *, seed: int = 0, subjects: int = 6, ta
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
+    from gymdata.safety import clean_leftovers
+
+    clean_leftovers(out.parent, out.name)  # what a killed run left behind
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         summary = _generate_into(tmp, seed=seed, n_subjects=subjects, n_takes=takes, reps=reps, fps=fps,

@@ -115,6 +115,9 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
     if (final / "dataset.json").exists() and not overwrite:
         raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
     root.mkdir(parents=True, exist_ok=True)
+    from gymdata.safety import clean_leftovers
+
+    clean_leftovers(root, name)  # what an import killed before its cleanup left behind
     tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
     ds = Dataset.create(tmp, name)
     try:
@@ -236,12 +239,30 @@ def parquet_encodings(schema: pa.Schema) -> dict[str, list[str]]:
     return {"use_dictionary": others, "use_byte_stream_split": floats}
 
 
+def _read_meta(path: Path) -> dict[str, Any]:
+    """A dataset's ``dataset.json``; a damaged one is one clear error, not a traceback."""
+    file = path / "dataset.json"
+    try:
+        meta = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        raise DatasetNotFoundError("dataset.json is missing", path=file,
+                                   hint="the folder is not a dataset; re-import it (gymdata import ... --force)") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SchemaError(f"dataset.json is damaged (not valid JSON: {exc})", path=file,
+                          hint="restore it from a backup, or re-import the dataset (gymdata import ... --force)") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("tables"), dict) or "name" not in meta:
+        raise SchemaError("dataset.json is damaged (no name or tables)", path=file,
+                          hint="restore it from a backup, or re-import the dataset (gymdata import ... --force)")
+    meta.setdefault("sources", [])
+    return meta
+
+
 class Dataset:
     """A dataset in the store. Obtain one with :func:`open_dataset` or :func:`building`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.meta: dict[str, Any] = json.loads((self.path / "dataset.json").read_text())
+        self.meta: dict[str, Any] = _read_meta(self.path)
 
     @classmethod
     def create(cls, path: Path, name: str) -> Dataset:
@@ -274,7 +295,7 @@ class Dataset:
         return next((s for s in self.sources if s["corpus"] == corpus), None)
 
     def reload(self) -> Dataset:
-        self.meta = json.loads((self.path / "dataset.json").read_text())
+        self.meta = _read_meta(self.path)
         return self
 
     def row_counts(self) -> dict[str, int]:
@@ -288,10 +309,16 @@ class Dataset:
         return self.count(table) > 0
 
     def resolve(self, corpus: str, path: str) -> Path:
-        """Absolute location of a clip: its corpus root joined with the stored relative path."""
+        """Absolute location of a clip: its corpus root joined with the stored relative path.
+
+        Raises:
+            InputError: If the stored path is absolute or leaves the root (a tampered table).
+        """
+        from gymdata.safety import inside
+
         src = self.source(corpus)
         root = Path(src["root"]) if src and src.get("root") else self.path
-        return root / path
+        return inside(root, path, where=self.path / "tables" / "videos")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -314,7 +341,19 @@ class Dataset:
             columns: Columns to read (default all).
             filter: A ``pyarrow.compute`` expression, or a mapping column -> value or list of values.
         """
-        return self.scanner_dataset(table).to_table(columns=columns, filter=as_expression(filter))
+        try:
+            return self.scanner_dataset(table).to_table(columns=columns, filter=as_expression(filter))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise self._damaged(table, exc) from None
+
+    def _damaged(self, table: str, exc: BaseException) -> SchemaError:
+        """The one-line error of a table whose part files are missing or damaged."""
+        missing = [p.name for p in self._parts(table) if not p.is_file()]
+        what = f"part file(s) missing: {', '.join(missing[:3])}" if missing else \
+            f"a part file is damaged ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
+        return SchemaError(f"table {table!r} of dataset {self.name!r}: {what}", path=self.path / "tables" / table,
+                           hint=f"run 'gymdata validate {self.name}' for details; re-import the dataset "
+                                "(gymdata import ... --force) or restore the folder from a backup")
 
     def df(self, table: str, columns: list[str] | None = None, filter: Any = None):
         """Like :meth:`read`, as a pandas DataFrame."""
