@@ -55,6 +55,7 @@ from torch.utils.data import Dataset as TorchDataset
 from baselines.counting import check_run_id, new_run_id, run_path, runs_root
 from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
 from gymdata.errors import InputError
+from gymdata.safety import naming
 
 log = logging.getLogger("gymdata")
 
@@ -421,9 +422,19 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
+    import io
+
+    # serialised in memory, written as plain bytes: a full disk is an OSError naming the file
+    # (torch.save to a path reports it as a RuntimeError of its zip writer)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        with naming(path), open(tmp, "wb") as fh:
+            fh.write(buf.getbuffer())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a checkpoint
 
 
 def train_step(model: Net, batch: dict, optimizer: torch.optim.Optimizer, device: torch.device,

@@ -19,14 +19,19 @@ append whole lines, a torn last line is ignored on read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import uuid
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from gymdata.safety import naming
 
 _BUFFER = 1 << 20  # 1 MiB reads: hashing runs at disk or memory speed, not per-call overhead
 _DIGEST = 20  # bytes of blake2b (160 bits)
@@ -86,10 +91,16 @@ class ResultCache:
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
         """The arrays stored under ``key``, or None if there are none (or the file is unreadable)."""
+        path = self.path(key)
         try:
-            with np.load(self.path(key), allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError):
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+            # a truncated or damaged entry (a full disk, a killed copy): drop it so it is computed again
+            with contextlib.suppress(OSError):
+                path.unlink()
             return None
 
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
@@ -98,7 +109,7 @@ class ResultCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
         try:
-            with open(tmp, "wb") as fh:
+            with naming(path), open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
             os.replace(tmp, path)
         finally:

@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from gymdata import store
-from gymdata.errors import DatasetExistsError, InputError
+from gymdata.errors import DatasetExistsError, InputError, ValidationError
 from gymdata.media import MediaInfo, is_video, probe_video
 from gymdata.runner import run_tasks
 from gymdata.store import Transaction
@@ -138,10 +138,32 @@ def run_import(
             build(txn, report)
             txn.set_source(corpus, root=str(root), importer=importer, version=version, fingerprint=fp,
                            options=options, skipped=[p for p, _ in report.skipped])
-        validate(ds)
+        try:
+            validate(ds)
+        except ValidationError as exc:
+            raise _import_invalid(ds, root, exc) from None
         report.counts = ds.row_counts()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _import_invalid(ds: store.Dataset, root: Path, exc: ValidationError) -> ValidationError:
+    """The validation error of an import, naming the input file(s) behind the first problem (the
+    dataset was never created, so ``gymdata validate`` cannot help)."""
+    first = exc.problems[0] if exc.problems else exc.message
+    files = []
+    try:
+        videos = ds.read("videos", columns=["video_id", "path"]).to_pylist()
+        ids = {v["video_id"]: v["path"] for v in videos}
+        mentioned = [t.strip() for t in first.split(":", 1)[-1].replace(" for ", ",").split(",")]
+        files = [str(root / ids[m]) for m in mentioned if m in ids]
+    except Exception:  # naming the file is a help; the validation problem is the error
+        files = []
+    where = files[0] if len(files) == 1 else root
+    also = f" (files: {', '.join(files[:3])})" if len(files) > 1 else ""
+    more = f" and {len(exc.problems) - 1} more problem(s)" if len(exc.problems) > 1 else ""
+    return ValidationError(f"the import failed validation: {first}{also}{more}; no dataset was created",
+                           problems=exc.problems, path=where, hint="fix or remove the input named, then import again")
 
 
 def probe(path: Path) -> MediaInfo:

@@ -89,6 +89,9 @@ def probe_video(path: str | Path, *, exact: bool = False, decode: bool = True) -
             codec = stream.codec_context.name
     except CorruptMediaError:
         raise
+    except PermissionError:  # av's error subclasses the builtin one; re-encoding would not help
+        raise InputError("permission denied", path=path,
+                         hint="make the file readable (chmod a+r) or run as a user who can read it") from None
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMediaError(f"cannot read video: {exc}", path=path, hint="re-encode or remove the file") from None
     if frames <= 0 or width <= 0 or height <= 0:

@@ -7,12 +7,13 @@ What gymdata trusts and what it checks is summed up in the README's "Safety" sec
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from gymdata.errors import DatasetExistsError, GymdataError, InputError
@@ -179,9 +180,9 @@ def clean_leftovers(parent: str | Path, name: str | None = None, *, min_age_s: f
 _FIXES = {
     errno.ENOSPC: ("no space left on the device", "free some space or write elsewhere, then run the command again"),
     errno.EDQUOT: ("disk quota exceeded", "free some space or write elsewhere, then run the command again"),
-    errno.EROFS: ("read-only file system", "write to a writable folder (or set GYMDATA_HOME to one)"),
-    errno.EACCES: ("permission denied", "check the file's permissions (chmod/chown) or use another folder"),
-    errno.EPERM: ("operation not permitted", "check the file's permissions (chmod/chown) or use another folder"),
+    errno.EROFS: ("read-only file system", "write to a writable folder, or set GYMDATA_HOME to one"),
+    errno.EACCES: ("permission denied", "check the permissions (chmod/chown) or use another folder"),
+    errno.EPERM: ("operation not permitted", "check the permissions (chmod/chown) or use another folder"),
     errno.ENAMETOOLONG: ("file name too long", "use a shorter name or a shorter folder path"),
     errno.ENOENT: ("no such file or folder", "check the path"),
     errno.ENOTDIR: ("a part of the path is not a folder", "check the path"),
@@ -202,11 +203,18 @@ def describe_os_error(exc: BaseException) -> GymdataError:
                           hint="rename the file with UTF-8 characters, or save the text as UTF-8")
     if not isinstance(exc, OSError):
         return InputError(str(exc) or type(exc).__name__)
-    what, fix = _FIXES.get(exc.errno, (exc.strerror or str(exc) or type(exc).__name__, "check the file and run again"))
+    code = exc.errno
+    if code is None:  # pyarrow and others put the errno in the text only
+        m = re.search(r"\[errno (\d+)\]", str(exc), re.I)
+        code = int(m.group(1)) if m else None
+        if code is not None and exc.filename is None:
+            m = re.search(r"'(/[^']+)'", str(exc))
+            exc.filename = m.group(1) if m else None
+    what, fix = _FIXES.get(code, (exc.strerror or str(exc) or type(exc).__name__, "check the file and run again"))
     name = exc.filename
     if exc.filename2:
         name = f"{exc.filename} -> {exc.filename2}"
-    if name is None and exc.errno is None:  # e.g. zipfile/pyarrow errors that subclass OSError without errno
+    if name is None and code is None:  # e.g. zipfile/pyarrow errors that subclass OSError without errno
         return InputError(str(exc) or type(exc).__name__, hint="the file may be damaged; recreate it")
     if isinstance(exc, FileExistsError):
         return DatasetExistsError(what, path=name, hint=fix)
@@ -229,3 +237,21 @@ def reserve(path: str | Path) -> None:
         raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from None
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """Add ``path`` to an ``OSError`` raised without a file name (a ``write`` that hits a full disk,
+    pyarrow's I/O errors), so that the one-line error says which file it was."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        code = exc.errno
+        if code is None:
+            m = re.search(r"\[errno (\d+)\]", str(exc), re.I)
+            code = int(m.group(1)) if m else None
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc

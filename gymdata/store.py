@@ -142,9 +142,11 @@ def swap_into_place(tmp: Path, final: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    from gymdata.safety import naming
+
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
-        with open(tmp, "wb") as fh:
+        with naming(path), open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -408,7 +410,10 @@ class Transaction:
         name = f"part-{uuid.uuid4().hex}.parquet"
         tmp = folder / f".{name}.tmp"
         self._new_parts.append(tmp)
-        pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024, **parquet_encodings(tbl.schema))
+        from gymdata.safety import naming
+
+        with naming(folder / name):
+            pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024, **parquet_encodings(tbl.schema))
         os.replace(tmp, folder / name)
         self._new_parts.append(folder / name)
         return name
