@@ -59,7 +59,7 @@ import pandas as pd
 from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import encode_h264, iter_images, iter_video, list_frame_files
 from gymdata.runner import run_tasks
-from gymdata.safety import clean_leftovers, guard_output
+from gymdata.safety import clean_leftovers, guard_output, naming
 from gymdata.splits import select_videos
 from gymdata.store import Dataset, swap_into_place
 
@@ -141,7 +141,8 @@ def atomic_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        yield tmp
+        with naming(out, tmp):  # a write that fails without a file name (a full disk): name the output
+            yield tmp
         swap_into_place(tmp, out)
     finally:
         if previous is not None:

@@ -153,10 +153,14 @@ def _import_invalid(ds: store.Dataset, root: Path, exc: ValidationError) -> Vali
     first = exc.problems[0] if exc.problems else exc.message
     files = []
     try:
-        videos = ds.read("videos", columns=["video_id", "path"]).to_pylist()
-        ids = {v["video_id"]: v["path"] for v in videos}
-        mentioned = [t.strip() for t in first.split(":", 1)[-1].replace(" for ", ",").split(",")]
-        files = [str(root / ids[m]) for m in mentioned if m in ids]
+        videos = ds.read("videos").to_pylist()
+        text = first.split(":", 1)[-1].replace(" for ", ",").replace("(", ",").replace(")", ",")
+        mentioned = {t.strip() for part in text.split(",") for t in part.split()} | \
+            {t.strip() for t in text.split(",")}
+        # the rows the problem names: by id, or by the offending value (an unknown view, exercise...)
+        files = [str(root / v["path"]) for v in videos
+                 if any(isinstance(x, str) and x in mentioned for x in (v["video_id"], v["view"], v["exercise"],
+                                                                        v["path"], v["split"]))]
     except Exception:  # naming the file is a help; the validation problem is the error
         files = []
     where = files[0] if len(files) == 1 else root

@@ -240,13 +240,21 @@ def reserve(path: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def naming(path: str | Path) -> Iterator[None]:
+def naming(path: str | Path, work: str | Path | None = None) -> Iterator[None]:
     """Add ``path`` to an ``OSError`` raised without a file name (a ``write`` that hits a full disk,
-    pyarrow's I/O errors), so that the one-line error says which file it was."""
+    pyarrow's I/O errors), so that the one-line error says which file it was.
+
+    Args:
+        path: The file or output folder to name.
+        work: The hidden work folder that becomes ``path`` on success: a file name inside it is
+            shown at its final place (the work folder is gone when the user reads the error).
+    """
     try:
         yield
     except OSError as exc:
         if exc.filename is not None:
+            if work is not None and str(exc.filename).startswith(str(work)):
+                raise type(exc)(exc.errno, exc.strerror, str(path) + str(exc.filename)[len(str(work)):]) from exc
             raise
         code = exc.errno
         if code is None:

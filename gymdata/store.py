@@ -115,13 +115,14 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
     if (final / "dataset.json").exists() and not overwrite:
         raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
     root.mkdir(parents=True, exist_ok=True)
-    from gymdata.safety import clean_leftovers
+    from gymdata.safety import clean_leftovers, naming
 
     clean_leftovers(root, name)  # what an import killed before its cleanup left behind
     tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-    ds = Dataset.create(tmp, name)
     try:
-        yield ds
+        with naming(final, tmp):
+            ds = Dataset.create(tmp, name)
+            yield ds
         swap_into_place(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -320,6 +321,8 @@ class Dataset:
 
         src = self.source(corpus)
         root = Path(src["root"]) if src and src.get("root") else self.path
+        if path in ("", "."):
+            return root
         return inside(root, path, where=self.path / "tables" / "videos")
 
     # -- reading ------------------------------------------------------------------------------
