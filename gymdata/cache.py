@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -109,8 +110,10 @@ class ResultCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
         try:
+            buf = io.BytesIO()  # zipped in memory: a full disk fails one plain write, not zipfile's teardown
+            np.savez(buf, **arrays)
             with naming(path), open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                fh.write(buf.getbuffer())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -259,10 +259,15 @@ def remove(name: str, yes: bool) -> None:
     """Delete a dataset from the store."""
     import shutil
 
-    ds = store.open_dataset(name)
+    from gymdata.errors import SchemaError
+
+    try:
+        path = store.open_dataset(name).path
+    except SchemaError:  # a damaged dataset can still be removed
+        path = store.home() / store.check_name(name)
     if not yes:
-        click.confirm(f"delete dataset {name!r} at {ds.path}?", abort=True)
-    shutil.rmtree(ds.path)
+        click.confirm(f"delete dataset {name!r} at {path}?", abort=True)
+    shutil.rmtree(path)
     click.echo(f"removed {name}")
 
 

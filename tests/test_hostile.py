@@ -139,7 +139,7 @@ def test_malicious_checkpoint_never_runs_code(run_copy, tmp_path):
     marker.unlink()
     video = write_video(tmp_path / "v.mp4", frames=8)
     for args in (["evaluate", "copy"], ["score", str(video), "--run", "copy", "-o", str(tmp_path / "o")],
-                 ["export-model", "copy", "-o", str(tmp_path / "m.pt")],
+                 ["export-model", "copy", "--onnx", "-o", str(tmp_path / "m.onnx")],
                  ["train", "bilstm", "--resume", "copy", "--epochs", "2"]):
         code, _, err = run_cli(*args)
         one_line_error(code, err, "not safe to load")
@@ -404,6 +404,33 @@ def test_disk_full_store_during_import_and_pose_cache(tmp_path, tmpfs, monkeypat
     assert not store.list_datasets() and leftovers(tmpfs / "store") == []
 
 
+@pytest.mark.slow
+def test_disk_full_during_pose_then_a_damaged_cache_entry(tmp_path, tmpfs, monkeypatch):
+    root = make_videos_root(tmp_path / "root", frames=20)
+    monkeypatch.setenv("GYMDATA_HOME", str(tmpfs / "store"))
+    assert import_videos(root)[0] == 0
+    fill(tmpfs, leave=8 * 1024)
+    code, _, err = run_cli("pose", "ds", "-j", "1", "--quiet")
+    line = one_line_error(code, err, "no space left", str(tmpfs))
+    assert "Exception ignored" not in err, line
+    (tmpfs / "filler.bin").unlink()
+    code, out, err = run_cli("pose", "ds", "-j", "1", "--quiet")  # the same command finishes the job
+    assert code == 0, err
+    assert run_cli("validate", "ds", "--no-media")[0] == 0
+    # a truncated cache entry (a copy killed half-way) is computed again, not a permanent failure
+    entries = sorted((tmpfs / "store" / "cache" / "pose").rglob("*.npz"))
+    assert entries
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:64])
+    assert import_videos(root, "again")[0] == 0
+    code, out, err = run_cli("pose", "again", "-j", "1", "--quiet")
+    assert code == 0, err
+    assert "1 extracted" in out and "0 failed" in out, out  # the two clips are the same bytes: one key
+    for entry in entries:
+        with np.load(entry) as npz:  # rewritten whole
+            assert "landmarks" in npz.files
+
+
 def test_read_only_store_and_output(imported, isolated_store, tmpfs, tmp_path, monkeypatch):
     # a read-only output folder
     remount_ro(tmpfs)
@@ -459,6 +486,8 @@ def test_damaged_dataset_json_is_one_line_and_hides_no_other(imported, isolated_
     one_line_error(code, err, "dataset.json", "damaged")
     code, _, err = run_cli("export", "ds", "--format", "hf-parquet", str(isolated_store.parent / "o"), "--quiet")
     one_line_error(code, err, "dataset.json")
+    code, out, err = run_cli("remove", "ds", "--yes")  # a damaged dataset can still be removed
+    assert code == 0 and not (isolated_store / "ds").exists(), err
 
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "truncated"])
