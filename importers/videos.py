@@ -189,10 +189,12 @@ def import_videos(root: str | Path, name: str, *, meta: str | Path | None = None
         infos, failed = probe_many(paths, workers=workers, progress=progress)
         report.skipped = [(str(root / r), "listed in a score CSV but not found") for r in missing] + failed
         if not infos:
-            reasons = "; ".join(why if why.startswith(p) else f"{Path(p).name}: {why}" for p, why in report.skipped[:3])
-            more = f" (and {len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
-            raise InputError(f"none of the {len(report.skipped)} videos could be read: {reasons}{more}", path=root,
-                             hint="fix or remove the files listed, then import again")
+            # the reasons in the error itself: the per-file report is printed only after a success
+            reasons = "; ".join((why if why.startswith(p) else f"{p}: {why}").replace(f"{root}/", "")
+                                for p, why in report.skipped[:3])
+            more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
+            raise InputError(f"none of the videos could be read ({len(report.skipped)} tried): {reasons}{more}",
+                             path=root, hint="fix or remove the files listed, then import again")
         videos, scores, stamp = [], [], now()
         for path, info in sorted(infos.items()):
             rel = path.relative_to(root).as_posix()

@@ -526,7 +526,7 @@ def test_no_readable_video_lists_the_reasons(tmp_path):
     (root / "squat" / "empty.mp4").write_bytes(b"")
     (root / "squat" / "noise.mp4").write_bytes(np.random.default_rng(0).bytes(2_000_000))  # big garbage
     code, _, err = import_videos(root)
-    line = one_line_error(code, err, "none of the 2 videos could be read", "empty.mp4", "noise.mp4")
+    line = one_line_error(code, err, "none of the videos could be read (2 tried)", "squat/empty.mp4", "squat/noise.mp4")
     assert "see the errors above" not in line
 
 
