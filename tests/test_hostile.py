@@ -259,6 +259,19 @@ def test_overwrite_never_deletes_the_store_or_the_sources(imported, isolated_sto
     assert (imported / "squat" / "a.mp4").is_file() and (imported / "squat" / "b.mp4").is_file()
 
 
+def test_report_never_replaces_the_store_a_source_or_a_foreign_folder(imported, isolated_store, tmp_path):
+    for out, why in ((isolated_store, "store"), (imported, "input root"), (tmp_path, "store")):
+        code, _, err = run_cli("report", "ds", "--out", str(out))
+        one_line_error(code, err, why)
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "thesis.tex").write_text("mine")
+    code, _, err = run_cli("report", "ds", "--out", str(docs))
+    one_line_error(code, err, "not a gymdata report")
+    assert (docs / "thesis.tex").read_text() == "mine" and (imported / "squat" / "a.mp4").is_file()
+    assert (isolated_store / "ds" / "dataset.json").is_file()
+
+
 def test_overwrite_refuses_a_folder_that_holds_a_dataset(imported, tmp_path):
     other = tmp_path / "other-store"
     (other / "old").mkdir(parents=True)
