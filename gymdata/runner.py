@@ -117,13 +117,15 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
             pending.add(pool.submit(_call_chunk, fn, chunk))
             if len(pending) >= workers * 2:
                 break
+        # the worker processes, kept to tell why one died (the pool forgets them when it breaks)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:
                     outcomes = fut.result()
                 except BrokenProcessPool:
-                    raise _worker_died(pool) from None
+                    raise _worker_died(procs) from None
                 yield from outcomes
                 nxt = next(todo, None)
                 if nxt is not None:
@@ -134,13 +136,17 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_died(pool: ProcessPoolExecutor) -> GymdataError:
+def _worker_died(procs: list) -> GymdataError:
     """Say why a worker process died (BrokenProcessPool alone hides it): its signal and the usual causes."""
     import signal
 
-    codes = [p.exitcode for p in (getattr(pool, "_processes", None) or {}).values() if p.exitcode not in (None, 0)]
-    causes = {signal.SIGBUS: "a write to a memory-mapped file failed: is the disk full?",
-              signal.SIGKILL: "it was killed: out of memory? (try fewer workers with -j)",
+    for p in procs:
+        p.join(timeout=2)
+    codes = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+    # the pool terminates the other workers (SIGTERM) once one died: the first cause is the other code
+    codes.sort(key=lambda c: c == -signal.SIGTERM)
+    causes = {signal.SIGBUS: "a write to a memory-mapped file failed; is the disk full?",
+              signal.SIGKILL: "it was killed, perhaps for lack of memory; try fewer workers (-j)",
               signal.SIGSEGV: "it crashed in a native library"}
     if codes and codes[0] < 0:
         sig = signal.Signals(-codes[0])

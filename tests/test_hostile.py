@@ -484,6 +484,16 @@ def test_non_utf8_file_name_and_csv(tmp_path):
     assert code == 0 or ("Traceback" not in err and len(err.strip().splitlines()) == 1), err
 
 
+def test_a_dead_worker_process_is_named_not_a_broken_pool():
+    import signal
+
+    from gymdata.errors import GymdataError
+    from gymdata.runner import run_tasks
+
+    with pytest.raises(GymdataError, match=r"worker process died \(SIGKILL.*-j 1"):
+        list(run_tasks(signal.raise_signal, [signal.SIGKILL] * 4, workers=2, progress=False))
+
+
 # -- damaged store and cache ----------------------------------------------------------------------------
 
 
