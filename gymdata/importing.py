@@ -194,6 +194,19 @@ def probe_many(paths: list[Path], *, workers: int, progress: bool, desc: str = "
 
 
 def find_videos(root: Path) -> list[Path]:
-    """Every video file under ``root``, sorted, hidden files and folders excluded."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_video(p)
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    """Every video file under ``root``, sorted, hidden files and folders excluded.
+
+    Raises:
+        InputError: If a video's name is not valid UTF-8 (the store keeps paths as UTF-8 text).
+    """
+    from gymdata.safety import printable
+
+    found = sorted(p for p in root.rglob("*") if p.is_file() and is_video(p)
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    for p in found:
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("file name is not valid UTF-8", path=printable(str(p)),
+                             hint="rename the file with UTF-8 characters (e.g. convmv -f latin1 -t utf8)") from None
+    return found

@@ -199,7 +199,10 @@ def describe_os_error(exc: BaseException) -> GymdataError:
     """A one-line :class:`~gymdata.errors.InputError` for an ``OSError`` or a bad file name encoding,
     naming the file and the fix."""
     if isinstance(exc, UnicodeError):
-        return InputError(f"a file name or text is not valid UTF-8 ({exc.reason})",
+        where = None
+        if isinstance(exc, UnicodeEncodeError) and isinstance(exc.object, str):  # a name read with surrogateescape
+            where = printable(exc.object)[:300]
+        return InputError(f"a file name or text is not valid UTF-8 ({exc.reason})", path=where,
                           hint="rename the file with UTF-8 characters, or save the text as UTF-8")
     if not isinstance(exc, OSError):
         return InputError(str(exc) or type(exc).__name__)
@@ -263,3 +266,8 @@ def naming(path: str | Path, work: str | Path | None = None) -> Iterator[None]:
         if code is None:
             raise
         raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes of a file name (surrogate escapes) shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
