@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import time
 from collections import deque
@@ -824,10 +825,16 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "unsupported object"
-        raise InputError(f"checkpoint holds objects that are not safe to load ({first})", path=path,
+        if "weights only" not in str(exc).lower() or "Unsupported operand" in str(exc):  # not a checkpoint at all
+            raise InputError("checkpoint is damaged (not a PyTorch checkpoint)", path=path,
+                             hint="retrain the run, or restore the file from a backup") from None
+        # name what was refused (torch's text goes on to suggest loading it unsafely: not repeated here)
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"it refers to {found.group(1)}" if found else "it holds objects other than tensors"
+        raise InputError(f"checkpoint is not safe to load: {what} (a run saved by an older gymdata, or a "
+                         "tampered file)", path=path,
                          hint="gymdata loads checkpoints of tensors only; retrain the run with this version, "
-                              "and never load a checkpoint from an untrusted source with other tools") from None
+                              "and never open an untrusted checkpoint with other tools") from None
     except (RuntimeError, EOFError, ValueError, OSError, KeyError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise

@@ -180,6 +180,10 @@ def test_damaged_run_files(run_copy, tmp_path):
     (run_copy / "best.pt").write_bytes((run_copy / "best.pt").read_bytes()[:200])  # truncated
     code, _, err = run_cli("evaluate", "copy")
     one_line_error(code, err, "best.pt", "checkpoint is damaged")
+    (run_copy / "best.pt").write_bytes(b"garbage, not a checkpoint" * 10)
+    code, _, err = run_cli("evaluate", "copy")
+    line = one_line_error(code, err, "best.pt", "checkpoint is damaged")
+    assert "weights_only" not in line  # torch's advice to load it unsafely is not passed on
     (run_copy / "config.json").write_text("{not json")
     code, _, err = run_cli("evaluate", "copy")
     one_line_error(code, err, "config.json", "damaged")
