@@ -426,7 +426,7 @@ def test_disk_full_during_pose_then_a_damaged_cache_entry(tmp_path, tmpfs, monke
     root = make_videos_root(tmp_path / "root", frames=20)
     monkeypatch.setenv("GYMDATA_HOME", str(tmpfs / "store"))
     assert import_videos(root)[0] == 0
-    fill(tmpfs, leave=8 * 1024)
+    fill(tmpfs, leave=0)
     code, _, err = run_cli("pose", "ds", "-j", "1", "--quiet")
     line = one_line_error(code, err, "no space left", str(tmpfs))
     assert "Exception ignored" not in err, line
