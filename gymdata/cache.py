@@ -147,6 +147,7 @@ class ResultCache:
         # one short O_APPEND write per line: concurrent runs interleave whole lines
         fd = os.open(self.root / self.MEMO, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"{signature}\t{content}\n".encode())
+            with naming(self.root / self.MEMO):
+                os.write(fd, f"{signature}\t{content}\n".encode())
         finally:
             os.close(fd)
