@@ -53,7 +53,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
-from baselines.counting import check_run_id, new_run_id, run_path, runs_root
+from baselines.counting import RUN_RESULTS, check_run_id, new_run_id, run_path, runs_root
 from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
 from gymdata.errors import InputError
 from gymdata.safety import naming
@@ -712,6 +712,9 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
     run_id = check_run_id(opts["run_id"]) if opts.get("run_id") else new_run_id(model_name, data.name)
     run = runs_root() / run_id
     if run.exists():
+        if not any((run / f).is_file() for f in RUN_RESULTS):  # killed before its first checkpoint
+            raise InputError(f"run {run_id!r} exists but never saved a checkpoint (it was killed)", path=run,
+                             hint="remove that folder, or choose another --run-id")
         raise InputError(f"run {run_id!r} exists", path=run, hint="choose another --run-id, or --resume it")
     run.mkdir(parents=True)
     config = {

@@ -344,6 +344,9 @@ def test_a_failed_train_leaves_no_run(tmp_path, isolated_store):
     (isolated_store / "runs" / "killed").mkdir(parents=True)
     (isolated_store / "runs" / "killed" / "config.json").write_text("{}")
     assert list_runs() == []
+    code, _, err = run_cli("train", "vcoach", "--data", str(export), "--epochs", "1", "--device", "cpu",
+                           "--run-id", "killed")
+    one_line_error(code, err, "never saved a checkpoint", "remove that folder")
 
 
 # -- interrupted and concurrent runs: leftovers ------------------------------------------------------
