@@ -9,7 +9,6 @@ branches start from scratch (their defaults), which trains the same architecture
 
 from __future__ import annotations
 
-import json
 import logging
 
 import click
