@@ -82,7 +82,62 @@ def import_fiftyone(database_uri: str | None = None):
 
     if database_uri and fo.config.database_uri != database_uri:
         fo.config.database_uri = database_uri  # imported earlier: takes effect if not yet connected
+    if not fo.config.database_uri:
+        check_database_service(fo.config.database_dir)
     return fo
+
+
+_checked_dirs: set[str] = set()
+
+
+def running_database_dirs() -> dict[int, str]:
+    """The ``--dbpath`` of each ``mongod`` that a FiftyOne database service (``--51-service db
+    --multi``) of this user runs, by process id."""
+    import psutil
+    from fiftyone.service.util import find_processes_by_args
+
+    found = {}
+    for service in find_processes_by_args(["--51-service", "db", "--multi"]):
+        try:
+            children = service.children(recursive=True)
+        except psutil.Error:
+            continue
+        for child in children:
+            try:
+                cmd = child.cmdline()
+            except psutil.Error:
+                continue
+            if "--dbpath" in cmd[:-1]:
+                found[child.pid] = cmd[cmd.index("--dbpath") + 1]
+    return found
+
+
+def check_database_service(database_dir: str) -> None:
+    """Refuse to go on when a FiftyOne database service already runs for another database folder.
+
+    FiftyOne attaches to any running service of the user, whatever ``FIFTYONE_DATABASE_DIR`` says,
+    so two stores would silently write into one database (and merge labels of datasets with the
+    same name). Checked once per folder and process, before FiftyOne connects.
+
+    Raises:
+        GymdataError: Naming the running database folder, its process and the fixes.
+    """
+    mine = os.path.realpath(database_dir)
+    if mine in _checked_dirs:
+        return
+    import fiftyone.core.odm.database as fodb
+
+    if getattr(fodb, "_client", None) is not None:  # already connected: nothing new is attached to
+        _checked_dirs.add(mine)
+        return
+    for pid, folder in sorted(running_database_dirs().items()):
+        if os.path.realpath(folder) != mine:
+            raise GymdataError(
+                f"a FiftyOne database service (mongod pid {pid}) already runs for {folder}; FiftyOne would use it, "
+                f"not FIFTYONE_DATABASE_DIR={database_dir}",
+                hint=f"stop it (kill {pid}, or close the other App/Python session), use the same "
+                     "FIFTYONE_DATABASE_DIR, or pass --database-uri to a server of your own")
+    _checked_dirs.add(mine)
 
 
 def load_fo_dataset(fo_name: str, *, store_name: str | None = None):

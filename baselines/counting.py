@@ -43,10 +43,13 @@ Metrics are RepCount's: MAE = mean(|round(pred) - gt| / gt), OBO = share of clip
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import itertools
 import json
 import math
+import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,8 +444,32 @@ def run_path(run: str | Path) -> Path:
         if (candidate / "config.json").is_file():
             return candidate.absolute()
     root = runs_root()
-    known = sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
-    raise InputError(f"no run {str(run)!r}", hint=f"runs in {root}: {', '.join(known[-8:]) or 'none'}")
+    raise InputError(f"no run {str(run)!r}", hint=f"runs in {root}: {', '.join(list_runs()[-8:]) or 'none'}")
+
+
+#: Files one of which a finished run holds (a folder with only config.json is a run that never trained).
+RUN_RESULTS = ("model.npz", "best.pt", "last.pt")
+
+
+def list_runs() -> list[str]:
+    """Ids of the runs in :func:`runs_root` that hold a trained model, sorted (hidden work folders
+    and folders of runs that failed before saving anything are left out)."""
+    root = runs_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "config.json").is_file()
+                  and any((p / f).is_file() for f in RUN_RESULTS))
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a plain folder name, so that a run stays inside :func:`runs_root`.
+
+    Raises:
+        InputError: On separators, '..', an absolute path or a hidden name.
+    """
+    from gymdata.safety import check_plain_name
+
+    return check_plain_name(run_id, what="run id")
 
 
 def new_run_id(model: str, dataset: str) -> str:
@@ -465,14 +492,29 @@ def save_run(run_id: str, config: Mapping[str, Any], metrics: Mapping[str, Any],
     """
     import io
 
-    folder = runs_root() / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    store.atomic_write_bytes(folder / "model.npz", buf.getvalue())
-    store.atomic_write_bytes(folder / "metrics.json", json.dumps(metrics, indent=2, default=_json_default).encode())
-    # config last: a folder counts as a run once config.json exists (run_path)
-    store.atomic_write_bytes(folder / "config.json", json.dumps(config, indent=2, default=_json_default).encode())
+    from gymdata.safety import clean_leftovers
+
+    folder = runs_root() / check_run_id(run_id)
+    if folder.exists():
+        raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(folder.parent)  # work folders of runs that were killed
+    # the whole run is written into a hidden folder and renamed: a run folder is always complete
+    tmp = folder.parent / f".{run_id}.tmp-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        store.atomic_write_bytes(tmp / "model.npz", buf.getvalue())
+        store.atomic_write_bytes(tmp / "metrics.json", json.dumps(metrics, indent=2, default=_json_default).encode())
+        store.atomic_write_bytes(tmp / "config.json", json.dumps(config, indent=2, default=_json_default).encode())
+        os.rename(tmp, folder)  # fails if a concurrent run took the name meanwhile
+    except OSError as exc:
+        if folder.exists() and exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id") from None
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
@@ -491,7 +533,12 @@ def load_counter(run: str | Path):
         InputError: If the run does not exist or is not a counting model.
     """
     path = run_path(run)
-    config = json.loads((path / "config.json").read_text())
+    try:
+        config = json.loads((path / "config.json").read_bytes())
+    except ValueError as exc:
+        raise InputError(f"config.json is damaged (not valid JSON: {exc})", path=path / "config.json",
+                         hint="train the counter again (gymdata train gmm)") from None
+    config = config if isinstance(config, dict) else {}
     if config.get("model") != "gmm":
         raise InputError(f"run {path.name!r} is a {config.get('model')!r} model, not a repetition counter",
                          path=path, hint="train one with: gymdata train gmm --data NAME")

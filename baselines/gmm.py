@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import random
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -41,10 +42,12 @@ from baselines.counting import (
     CountResult,
     PeriodicCounter,
     angle_features,
+    check_run_id,
     count_metrics,
     interpolate,
     new_run_id,
     reps_from_states,
+    runs_root,
     save_run,
     state_runs,
     true_counts,
@@ -265,9 +268,20 @@ class GMMCounter:
     def load(cls, folder: str | Path) -> GMMCounter:
         """Rebuild a counter from a run folder (``config.json`` + ``model.npz``)."""
         folder = Path(folder)
+        try:
+            return cls._load(folder)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, FileNotFoundError):
+                raise  # disk and permission errors: the CLI names the file and the fix
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            raise InputError(f"the run's model.npz or config.json is damaged or missing ({type(exc).__name__}: "
+                             f"{detail})", path=folder, hint="train the counter again (gymdata train gmm)") from None
+
+    @classmethod
+    def _load(cls, folder: Path) -> GMMCounter:
         config = json.loads((folder / "config.json").read_text())
         params = GMMParams.from_json(config["params"])
-        with np.load(folder / "model.npz") as npz:
+        with np.load(folder / "model.npz", allow_pickle=False) as npz:  # arrays only: no pickle
             arrays = {k: npz[k] for k in npz.files}
         models = {}
         for ex in config["exercises"]:
@@ -385,6 +399,11 @@ def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int =
     from gymdata.features import load_pose_sequences
 
     params = params or GMMParams()
+    if run_id is not None:  # before any work: a run is never replaced (as for the other models)
+        check_run_id(run_id)
+        if (runs_root() / run_id).exists():
+            raise InputError(f"run {run_id!r} exists", path=runs_root() / run_id,
+                             hint="choose another --run-id, or remove the old run folder")
     ds = store.open_dataset(name)
     videos = {v["video_id"]: v for v in ds.read(
         "videos", columns=["video_id", "exercise", "fps", "width", "height", "num_frames", "split"]).to_pylist()}

@@ -9,15 +9,14 @@ branches start from scratch (their defaults), which trains the same architecture
 
 from __future__ import annotations
 
-import json
 import logging
 
 import click
 import torch
 
 from baselines import resnet3d, vcoach
-from baselines.training import (FEATURE_DIM, CriteriaHead, LabelSpace, Net, load_run, parse_views, run_path,
-                                run_train_command, train_options)
+from baselines.training import (FEATURE_DIM, CriteriaHead, LabelSpace, Net, load_run, parse_views, read_run_config,
+                                run_path, run_train_command, train_options)
 from gymdata.errors import InputError
 
 log = logging.getLogger("gymdata")
@@ -53,7 +52,7 @@ def _branch(run: str | None, model: str, views: list[str] | None) -> dict:
     if run is None:
         defaults = resnet3d.DEFAULTS if model == "resnet3d" else vcoach.DEFAULTS
         return {"run": None, "params": dict(defaults), "views": views}
-    config = json.loads((run_path(run) / "config.json").read_text())
+    config = read_run_config(run_path(run))
     if config["model"] != model:
         raise InputError(f"run {run!r} is a {config['model']} run, not {model}")
     if config["views"] != views:

@@ -285,9 +285,18 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
         raise InputError(f"run {scorer.config['run_id']} takes {scorer.n_views} video(s) ({what}), got {len(paths)}",
                          hint="give one video per view, in that order")
     infos = [probe_video(p) for p in paths]
+    for p, info in zip(paths, infos):
+        if info.num_frames < 2:
+            raise InputError(f"the video has {info.num_frames} frame(s): too short to judge an exercise", path=p,
+                             hint="give a clip of at least one repetition")
     t0 = time.perf_counter()
     poses = [clip_poses(p, info.num_frames) for p, info in zip(paths, infos)]
     pose_s = time.perf_counter() - t0
+    for p, pose in zip(paths, poses):
+        # no verdict without a person: the model would still print one, with confidence
+        if not pose["detected"].any():
+            raise InputError(f"no person was found in any of its {len(pose['detected'])} frames", path=p,
+                             hint="film the whole body in view, with enough light")
     n0 = len(poses[0]["landmarks"])
 
     def judge(start: int, end: int) -> dict:

@@ -37,6 +37,8 @@ import logging
 import math
 import os
 import random
+import re
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -51,9 +53,10 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
-from baselines.counting import new_run_id, run_path, runs_root
+from baselines.counting import RUN_RESULTS, check_run_id, new_run_id, run_path, runs_root
 from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
 from gymdata.errors import InputError
+from gymdata.safety import naming
 
 log = logging.getLogger("gymdata")
 
@@ -400,7 +403,11 @@ def make_loader(data: ExportUnits, batch_size: int, *, shuffle: bool, device: to
 
 
 def _rng_state(device: torch.device) -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    # only tensors, numbers, strings and containers: what torch.load(weights_only=True) accepts
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "gauss": float(gauss)}}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
@@ -408,16 +415,27 @@ def _rng_state(device: torch.device) -> dict:
 
 def _set_rng_state(state: dict, device: torch.device) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     torch.set_rng_state(state["torch"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
+    import io
+
+    # serialised in memory, written as plain bytes: a full disk is an OSError naming the file
+    # (torch.save to a path reports it as a RuntimeError of its zip writer)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        with naming(path), open(tmp, "wb") as fh:
+            fh.write(buf.getbuffer())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a checkpoint
 
 
 def train_step(model: Net, batch: dict, optimizer: torch.optim.Optimizer, device: torch.device,
@@ -505,7 +523,7 @@ def fit(model: Net, run: Path, train: ExportUnits, val: ExportUnits | None, cfg:
     if resume:
         if not last_path.is_file():
             raise InputError("the run has no last.pt to resume from", path=run)
-        state = torch.load(last_path, map_location=device, weights_only=False)
+        state = load_checkpoint(last_path, device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -665,7 +683,7 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
     of the run to resume. Returns the config (``config["run_dir"]`` is the folder)."""
     if opts.get("resume"):
         run = run_path(opts["resume"])
-        config = json.loads((run / "config.json").read_text())
+        config = read_run_config(run)
         if config["model"] != model_name:
             raise InputError(f"run {run.name} is a {config['model']} run, not {model_name}", path=run)
         if opts.get("epochs"):
@@ -691,9 +709,12 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
     import pandas as pd
 
     reps = pd.read_parquet(data / "clips.parquet", columns=["rep_index"])["rep_index"]
-    run_id = opts.get("run_id") or new_run_id(model_name, data.name)
+    run_id = check_run_id(opts["run_id"]) if opts.get("run_id") else new_run_id(model_name, data.name)
     run = runs_root() / run_id
     if run.exists():
+        if not any((run / f).is_file() for f in RUN_RESULTS):  # killed before its first checkpoint
+            raise InputError(f"run {run_id!r} exists but never saved a checkpoint (it was killed)", path=run,
+                             hint="remove that folder, or choose another --run-id")
         raise InputError(f"run {run_id!r} exists", path=run, hint="choose another --run-id, or --resume it")
     run.mkdir(parents=True)
     config = {
@@ -742,10 +763,90 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
         raise
 
 
+def model_module(name: str, *, where: Path | None = None):
+    """The module of model ``name`` as registered in the ``gymdata.models`` entry points (it has
+    ``build(config, space)``). A run's ``config.json`` names its model; the code that builds it
+    comes from what is installed, never from a module path written in the file.
+
+    Raises:
+        InputError: If no installed model has that name, or it cannot build networks.
+    """
+    from gymdata import registry
+
+    eps = registry.available("gymdata.models")
+    if not isinstance(name, str) or name not in eps:
+        raise InputError(f"config.json names model {name!r}, which is not an installed model", path=where,
+                         hint=f"installed models: {', '.join(sorted(eps)) or 'none'}")
+    module = importlib.import_module(eps[name].module)
+    if not callable(getattr(module, "build", None)):
+        raise InputError(f"model {name!r} cannot be rebuilt from a run (it has no build function)", path=where,
+                         hint="evaluate it with the command that trained it")
+    return module
+
+
 def build_model(config: dict) -> Net:
-    """The untrained network of a run config (``config["module"]`` has ``build(config, space)``)."""
-    module = importlib.import_module(config["module"])
-    return module.build(config, LabelSpace.from_meta(config["space"]))
+    """The untrained network of a run config (the registered model's ``build(config, space)``)."""
+    where = Path(config["run_dir"]) / "config.json" if config.get("run_dir") else None
+    try:
+        space = LabelSpace.from_meta(config["space"])
+        return model_module(config.get("model"), where=where).build(config, space)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"config.json is damaged or from another version ({type(exc).__name__}: {exc})",
+                         path=where, hint="retrain the model; a run's config.json is written by gymdata train") from None
+
+
+def read_run_config(path: Path) -> dict:
+    """A run folder's ``config.json`` as a dict.
+
+    Raises:
+        InputError: If it is missing, not JSON, or not an object.
+    """
+    file = Path(path) / "config.json"
+    try:
+        config = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        raise InputError("the run has no config.json", path=path, hint="is this a run folder?") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"config.json is damaged (not valid JSON: {exc})", path=file,
+                         hint="retrain the model; a run's config.json is written by gymdata train") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model"), str):
+        raise InputError("config.json is damaged (no model name)", path=file,
+                         hint="retrain the model; a run's config.json is written by gymdata train")
+    return config
+
+
+def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict:
+    """A checkpoint read with ``torch.load(weights_only=True)``: tensors, numbers, strings and
+    containers only, so a hostile file cannot run code while it is read.
+
+    Raises:
+        InputError: If the file is damaged, or holds other objects (a run saved by a gymdata before
+            checkpoints were made safe to load, or a file that was tampered with).
+    """
+    import pickle  # only for its exception type: the file is read by torch's restricted unpickler
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower() or "Unsupported operand" in str(exc):  # not a checkpoint at all
+            raise InputError("checkpoint is damaged (not a PyTorch checkpoint)", path=path,
+                             hint="retrain the run, or restore the file from a backup") from None
+        # name what was refused (torch's text goes on to suggest loading it unsafely: not repeated here)
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"it refers to {found.group(1)}" if found else "it holds objects other than tensors"
+        raise InputError(f"checkpoint is not safe to load: {what} (a run saved by an older gymdata, or a "
+                         "tampered file)", path=path,
+                         hint="gymdata loads checkpoints of tensors only; retrain the run with this version, "
+                              "and never open an untrusted checkpoint with other tools") from None
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise InputError(f"checkpoint is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
+                         path=path, hint="retrain the run, or restore the file from a backup") from None
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+        raise InputError("checkpoint is damaged (no model weights)", path=path,
+                         hint="retrain the run, or restore the file from a backup")
+    return state
 
 
 def load_run(run: str | Path, *, checkpoint: str = "best.pt", device: str | torch.device = "cpu") -> tuple[Net, dict]:
@@ -755,14 +856,18 @@ def load_run(run: str | Path, *, checkpoint: str = "best.pt", device: str | torc
         InputError: If the run or its checkpoint is missing.
     """
     path = run_path(run)
-    config = json.loads((path / "config.json").read_text())
+    config = read_run_config(path)
     config["run_dir"] = str(path)
     ckpt = path / checkpoint
     if not ckpt.is_file():
         raise InputError(f"the run has no {checkpoint} (has it finished an epoch?)", path=path)
     model = build_model(config)
-    state = torch.load(ckpt, map_location=device, weights_only=False)
-    model.load_state_dict(state["model"])
+    state = load_checkpoint(ckpt, device)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:  # missing/unexpected keys or wrong shapes: not this config's network
+        raise InputError(f"checkpoint does not match config.json ({str(exc).splitlines()[0][:160]})", path=ckpt,
+                         hint="the run folder mixes files of different runs; retrain it") from None
     return model.to(device).eval(), config
 
 
@@ -840,11 +945,18 @@ def run_train_command(model_name: str, module: str, opts: dict, params: dict,
     config = start_run(model_name, module, opts, params, video=video, pose=pose)
     config["resumed"] = bool(opts.get("resume"))
     seed_everything(config["train"]["seed"])  # the initial weights depend on the seed only
-    model, groups = build_fn(config)
     try:
+        model, groups = build_fn(config)
         result = train_and_test(config, model, param_groups=groups)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: resume with gymdata train {model_name} --resume {config['run_id']}", err=True)
+    except BaseException as exc:
+        run = Path(config["run_dir"])
+        if not config["resumed"] and not (run / "last.pt").is_file():
+            # nothing to resume: remove the folder so that it is not taken for a run
+            shutil.rmtree(run, ignore_errors=True)
+            if isinstance(exc, KeyboardInterrupt):
+                click.echo("interrupted before the first epoch ended: nothing was kept", err=True)
+        elif isinstance(exc, KeyboardInterrupt):
+            click.echo(f"interrupted: resume with gymdata train {model_name} --resume {config['run_id']}", err=True)
         raise
     if "text" in result:
         click.echo(result["text"])

@@ -60,6 +60,7 @@ from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import encode_h264, iter_images, iter_video, list_frame_files
 from gymdata.runner import run_tasks
+from gymdata.safety import clean_leftovers, guard_output, naming
 from gymdata.splits import select_videos
 from gymdata.store import Dataset, swap_into_place
 
@@ -128,6 +129,7 @@ def atomic_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]
         InputError: If ``out`` exists and is not a folder.
     """
     out = Path(out).absolute()
+    guard_output(out, overwrite=overwrite)
     if out.exists():
         if not out.is_dir():
             raise InputError("output path exists and is not a folder", path=out, hint="choose another OUT")
@@ -135,13 +137,15 @@ def atomic_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]
             raise DatasetExistsError("output folder already exists", path=out,
                                      hint="pass --overwrite to replace it, or choose another OUT")
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out.parent, out.name)  # what an export killed before its cleanup left behind
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        yield tmp
+        with naming(out, tmp):  # a write that fails without a file name (a full disk): name the output
+            yield tmp
         swap_into_place(tmp, out)
     finally:
         if previous is not None:

@@ -52,6 +52,7 @@ from gymdata import labels
 from gymdata.errors import InputError
 from gymdata.media import sample_indices
 from gymdata.runner import run_tasks
+from gymdata.safety import reserve
 from gymdata.schema import LANDMARK_DIMS, NUM_LANDMARKS
 from gymdata.splits import clip_labels
 from gymdata.store import Dataset
@@ -145,6 +146,7 @@ def write_arrays(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int =
         array = np.lib.format.open_memmap(out / "video.npy", mode="w+", dtype=np.uint8,
                                           shape=(n, frames, size, size, 3))
         del array  # workers open it themselves
+        reserve(out / "video.npy")  # disk full is an error here, not a SIGBUS in a worker
         tasks = []
         for i, clip in videos.iterrows():
             kind, media = clip_media(ds, clip)
@@ -201,6 +203,7 @@ def _write_poses(ds: Dataset, videos: pd.DataFrame, clips: pd.DataFrame, out: Pa
     n = len(videos)
     arr = np.lib.format.open_memmap(out / "poses.npy", mode="w+", dtype=np.float32,
                                     shape=(n, frames, NUM_LANDMARKS, LANDMARK_DIMS))
+    reserve(out / "poses.npy")
     valid = np.zeros((n, frames), bool)
     posed = 0
     rows = dict(zip(clips["video_id"], clips["row"]))

@@ -19,14 +19,20 @@ append whole lines, a torn last line is ignored on read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import uuid
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from gymdata.safety import naming
 
 _BUFFER = 1 << 20  # 1 MiB reads: hashing runs at disk or memory speed, not per-call overhead
 _DIGEST = 20  # bytes of blake2b (160 bits)
@@ -86,10 +92,16 @@ class ResultCache:
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
         """The arrays stored under ``key``, or None if there are none (or the file is unreadable)."""
+        path = self.path(key)
         try:
-            with np.load(self.path(key), allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError):
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+            # a truncated or damaged entry (a full disk, a killed copy): drop it so it is computed again
+            with contextlib.suppress(OSError):
+                path.unlink()
             return None
 
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
@@ -98,8 +110,10 @@ class ResultCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+            buf = io.BytesIO()  # zipped in memory: a full disk fails one plain write, not zipfile's teardown
+            np.savez(buf, **arrays)
+            with naming(path), open(tmp, "wb") as fh:
+                fh.write(buf.getbuffer())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -133,6 +147,7 @@ class ResultCache:
         # one short O_APPEND write per line: concurrent runs interleave whole lines
         fd = os.open(self.root / self.MEMO, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"{signature}\t{content}\n".encode())
+            with naming(self.root / self.MEMO):
+                os.write(fd, f"{signature}\t{content}\n".encode())
         finally:
             os.close(fd)

@@ -194,15 +194,22 @@ def list_cmd() -> None:
     if not names:
         click.echo(f"no datasets in {store.home()} (try: gymdata demo)")
         return
-    rows = []
+    rows, damaged = [], []
     for name in names:
-        ds = store.open_dataset(name)
-        counts = ds.row_counts()
-        corpora = ",".join(s["corpus"] for s in ds.sources) or "-"
-        rows.append([name, corpora, counts.get("videos", 0), counts.get("poses", 0),
-                     sum(counts.get(t, 0) for t in ("criteria", "scores", "segments", "penalties")),
-                     ds.meta["updated_at"][:19].replace("T", " ")])
+        try:  # one damaged dataset must not hide the others
+            ds = store.open_dataset(name)
+            counts = ds.row_counts()
+            corpora = ",".join(s["corpus"] for s in ds.sources) or "-"
+            rows.append([name, corpora, counts.get("videos", 0), counts.get("poses", 0),
+                         sum(counts.get(t, 0) for t in ("criteria", "scores", "segments", "penalties")),
+                         ds.meta["updated_at"][:19].replace("T", " ")])
+        except (GymdataError, KeyError, TypeError, AttributeError) as exc:
+            detail = exc if isinstance(exc, GymdataError) else f"dataset.json lacks {exc}"
+            damaged.append(f"warning: dataset {name!r} is damaged: {detail}")
+            rows.append([name, "DAMAGED", None, None, None, "-"])
     click.echo(format_table(["dataset", "corpora", "clips", "pose frames", "labels", "updated (UTC)"], rows))
+    for line in damaged:
+        click.echo(line, err=True)
 
 
 @cli.command()
@@ -256,9 +263,14 @@ def schema(table: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def remove(name: str, yes: bool) -> None:
     """Delete a dataset from the store."""
-    ds = store.open_dataset(name)
+    from gymdata.errors import SchemaError
+
+    try:
+        path = store.open_dataset(name).path
+    except SchemaError:  # a damaged dataset can still be removed
+        path = store.home() / store.check_name(name)
     if not yes:
-        click.confirm(f"delete dataset {name!r} at {ds.path}?", abort=True)
+        click.confirm(f"delete dataset {name!r} at {path}?", abort=True)
     store.remove(name)
     click.echo(f"removed {name}")
 
@@ -271,9 +283,21 @@ def remove(name: str, yes: bool) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> None:
     """Generate the synthetic sample corpus (ALEX-GYM-1 layout + plain videos) into OUT."""
+    from gymdata.errors import DatasetExistsError, InputError
+    from gymdata.safety import guard_output
     from gymdata.sample import generate_sample
 
-    summary = generate_sample(out, seed=seed, subjects=subjects, takes=takes, overwrite=overwrite, progress=True)
+    if subjects < 1 or takes < 1:
+        raise click.BadParameter(f"must be at least 1 (got --subjects {subjects}, --takes {takes})",
+                                 param_hint="'--subjects' / '--takes'")
+    guard_output(out, overwrite=overwrite)
+    try:
+        summary = generate_sample(out, seed=seed, subjects=subjects, takes=takes, overwrite=overwrite, progress=True)
+    except FileExistsError:
+        raise DatasetExistsError("output folder exists and is not empty", path=out,
+                                 hint="pass --overwrite to replace it, or choose another OUT") from None
+    except ValueError as exc:
+        raise InputError(str(exc), hint="see gymdata sample --help") from None
     click.echo(json.dumps(summary, indent=2, default=str))
 
 
@@ -309,6 +333,17 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted: finished work is kept; run the same command again to resume", err=True)
         sys.exit(130)
+    except (OSError, UnicodeError, MemoryError) as exc:
+        # disk full, read-only, permission denied, name too long, bad encoding...: one line naming the
+        # file and the fix (--verbose shows where it happened)
+        from gymdata.safety import describe_os_error
+
+        if verbose:
+            traceback.print_exc()
+        error = describe_os_error(exc) if not isinstance(exc, MemoryError) else \
+            GymdataError("out of memory", hint="use fewer workers (-j) or a smaller batch")
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
 
 
 if __name__ == "__main__":

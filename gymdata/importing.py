@@ -33,7 +33,7 @@ from pathlib import Path
 import click
 
 from gymdata import store
-from gymdata.errors import DatasetExistsError, InputError
+from gymdata.errors import DatasetExistsError, InputError, ValidationError
 from gymdata.media import MediaInfo, is_video, probe_video
 from gymdata.runner import run_tasks
 from gymdata.store import Transaction
@@ -260,7 +260,10 @@ def run_import(
                 txn.put_attachment(DIGESTS, digests)
             if old is not None:
                 report.kept = carry_over(old, ds, corpus, drop_labels=drop_labels)
-            validate(ds)
+            try:
+                validate(ds)
+            except ValidationError as exc:
+                raise _import_invalid(ds, root, exc) from None
             report.counts = ds.row_counts()
     report.seconds = time.perf_counter() - start
     return report
@@ -410,6 +413,29 @@ def _carry_video_columns(old: store.Dataset, txn: Transaction, kept_ids: list[st
     txn.write("videos", videos)
 
 
+def _import_invalid(ds: store.Dataset, root: Path, exc: ValidationError) -> ValidationError:
+    """The validation error of an import, naming the input file(s) behind the first problem (the
+    dataset was never created, so ``gymdata validate`` cannot help)."""
+    first = exc.problems[0] if exc.problems else exc.message
+    files = []
+    try:
+        videos = ds.read("videos").to_pylist()
+        text = first.split(":", 1)[-1].replace(" for ", ",").replace("(", ",").replace(")", ",")
+        mentioned = {t.strip() for part in text.split(",") for t in part.split()} | \
+            {t.strip() for t in text.split(",")}
+        # the rows the problem names: by id, or by the offending value (an unknown view, exercise...)
+        files = [str(root / v["path"]) for v in videos
+                 if any(isinstance(x, str) and x in mentioned for x in (v["video_id"], v["view"], v["exercise"],
+                                                                        v["path"], v["split"]))]
+    except Exception:  # naming the file is a help; the validation problem is the error
+        files = []
+    where = files[0] if len(files) == 1 else root
+    also = f" (files: {', '.join(files[:3])})" if len(files) > 1 else ""
+    more = f" and {len(exc.problems) - 1} more problem(s)" if len(exc.problems) > 1 else ""
+    return ValidationError(f"the import failed validation: {first}{also}{more}; no dataset was created",
+                           problems=exc.problems, path=where, hint="fix or remove the input named, then import again")
+
+
 def probe(path: Path) -> MediaInfo:
     """Probe one video file (module level so worker processes can run it)."""
     return probe_video(path)
@@ -434,6 +460,19 @@ def probe_many(paths: list[Path], *, workers: int, progress: bool, desc: str = "
 
 
 def find_videos(root: Path) -> list[Path]:
-    """Every video file under ``root``, sorted, hidden files and folders excluded."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_video(p)
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    """Every video file under ``root``, sorted, hidden files and folders excluded.
+
+    Raises:
+        InputError: If a video's name is not valid UTF-8 (the store keeps paths as UTF-8 text).
+    """
+    from gymdata.safety import printable
+
+    found = sorted(p for p in root.rglob("*") if p.is_file() and is_video(p)
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    for p in found:
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("file name is not valid UTF-8", path=printable(str(p)),
+                             hint="rename the file with UTF-8 characters (e.g. convmv -f latin1 -t utf8)") from None
+    return found

@@ -65,7 +65,12 @@ def probe_video(path: str | Path, *, exact: bool = False, decode: bool = True) -
     import av
 
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except PermissionError:  # a folder on the way that this user may not enter
+        raise InputError("permission denied", path=path,
+                         hint="make the file and its folders readable, or run as a user who can read them") from None
+    if not found:
         raise InputError("video file not found", path=path, hint="check the path or re-import the corpus")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -89,6 +94,9 @@ def probe_video(path: str | Path, *, exact: bool = False, decode: bool = True) -
             codec = stream.codec_context.name
     except CorruptMediaError:
         raise
+    except PermissionError:  # av's error subclasses the builtin one; re-encoding would not help
+        raise InputError("permission denied", path=path,
+                         hint="make the file readable (chmod a+r) or run as a user who can read it") from None
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptMediaError(f"cannot read video: {exc}", path=path, hint="re-encode or remove the file") from None
     if frames <= 0 or width <= 0 or height <= 0:

@@ -313,15 +313,26 @@ def build_report(ds: Dataset) -> tuple[str, dict[str, bytes]]:
 
 def write_report(ds: Dataset, out: str | Path) -> Path:
     """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path."""
+    from gymdata.errors import InputError
+    from gymdata.safety import clean_leftovers, guard_output, naming
+
     out = Path(out).absolute()
+    guard_output(out, overwrite=True)  # a report replaces its folder: never the store or a source
+    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
+        raise InputError("output folder exists and is not a gymdata report (no index.html)", path=out,
+                         hint="choose another --out; only an earlier report is replaced")
+    if out.exists() and not out.is_dir():
+        raise InputError("output path exists and is not a folder", path=out, hint="choose another --out")
     page, figures = build_report(ds)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out.parent, out.name)  # what a killed run left behind
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-        for name, png in figures.items():
-            (tmp / name).write_bytes(png)
+        with naming(out, tmp):
+            (tmp / "index.html").write_text(page, encoding="utf-8")
+            for name, png in figures.items():
+                (tmp / name).write_bytes(png)
         store.swap_into_place(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,10 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
+
+from gymdata.errors import GymdataError
 
 ENGINES = ("local", "ray")
 
@@ -114,10 +117,16 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
             pending.add(pool.submit(_call_chunk, fn, chunk))
             if len(pending) >= workers * 2:
                 break
+        # the worker processes, kept to tell why one died (the pool forgets them when it breaks)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield from fut.result()
+                try:
+                    outcomes = fut.result()
+                except BrokenProcessPool:
+                    raise _worker_died(procs) from None
+                yield from outcomes
                 nxt = next(todo, None)
                 if nxt is not None:
                     pending.add(pool.submit(_call_chunk, fn, nxt))
@@ -125,6 +134,29 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
         for fut in pending:
             fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_died(procs: list) -> GymdataError:
+    """Say why a worker process died (BrokenProcessPool alone hides it): its signal and the usual causes."""
+    import signal
+
+    for p in procs:
+        p.join(timeout=2)
+    codes = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+    # the pool terminates the other workers (SIGTERM) once one died: the first cause is the other code
+    codes.sort(key=lambda c: c == -signal.SIGTERM)
+    causes = {signal.SIGBUS: "a write to a memory-mapped file failed; is the disk full?",
+              signal.SIGKILL: "it was killed, perhaps for lack of memory; try fewer workers (-j)",
+              signal.SIGSEGV: "it crashed in a native library"}
+    if codes and codes[0] < 0:
+        sig = signal.Signals(-codes[0])
+        why = f"{sig.name}: {causes.get(sig, 'killed by a signal')}"
+    elif codes:
+        why = f"exit status {codes[0]}"
+    else:
+        why = "unknown cause"
+    return GymdataError(f"a worker process died ({why})",
+                        hint="run again with -j 1 to see the error in this process; finished work is kept")
 
 
 def _run_ray(fn: Callable, items: list, chunksize: int) -> Iterator[Outcome]:

@@ -1173,11 +1173,15 @@ def generate_sample(out_dir: str | Path, *, seed: int = 0, subjects: int = 6, ta
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
+    from gymdata.safety import clean_leftovers, naming
+
+    clean_leftovers(out.parent, out.name)  # what a killed run left behind
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        summary = _generate_into(tmp, seed=seed, n_subjects=subjects, n_takes=takes, reps=reps, fps=fps,
-                                 size=size, exercises=list(exercises), fault_rate=fault_rate,
-                                 progress=progress)
+        with naming(out, tmp):  # a write that fails without a file name (a full disk): name the output
+            summary = _generate_into(tmp, seed=seed, n_subjects=subjects, n_takes=takes, reps=reps, fps=fps,
+                                     size=size, exercises=list(exercises), fault_rate=fault_rate,
+                                     progress=progress)
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700
         if out.exists():
             old = out.parent / f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}"

@@ -140,10 +140,14 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
         if (final / "dataset.json").exists() and not overwrite:
             raise DatasetExistsError(f"dataset {name!r} already exists", path=final, hint="pass --force to rebuild it")
         root.mkdir(parents=True, exist_ok=True)
+        from gymdata.safety import clean_leftovers, naming
+
+        clean_leftovers(root, name)  # what an import killed before its cleanup left behind
         tmp = root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-        ds = Dataset.create(tmp, name)
         try:
-            yield ds
+            with naming(final, tmp):
+                ds = Dataset.create(tmp, name)
+                yield ds
             swap_into_place(tmp, final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -155,13 +159,17 @@ def remove(name: str, root: Path | None = None) -> Path:
     Raises:
         DatasetNotFoundError: If there is no dataset of that name.
     """
-    ds = open_dataset(name, root)
-    with lock(name, root=ds.path.parent, action="remove"):
+    root = root or home()
+    try:
+        path = open_dataset(name, root).path
+    except SchemaError:  # a damaged dataset (unreadable dataset.json) can still be removed
+        path = root / check_name(name)
+    with lock(name, root=root, action="remove"):
         # renamed aside first, so that a half-finished removal never leaves a half dataset in place
-        trash = ds.path.parent / f".{name}.removed-{uuid.uuid4().hex[:8]}"
-        os.rename(ds.path, trash)
+        trash = root / f".{name}.removed-{uuid.uuid4().hex[:8]}"
+        os.rename(path, trash)
         shutil.rmtree(trash, ignore_errors=True)
-    return ds.path
+    return path
 
 
 # -- the per-dataset writer lock ----------------------------------------------------------------
@@ -215,14 +223,17 @@ def lock(name: str, *, root: Path | None = None, action: str = "write", timeout:
                 held[1] -= 1
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a+")
+        fh = open(path, "a+b", buffering=0)  # unbuffered: a failed write leaves nothing to flush on close
         try:
             _acquire(fh, name, timeout)
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps({"pid": os.getpid(), "action": action, "since": now().isoformat(timespec="seconds"),
-                                 "command": " ".join(sys.argv[:3])}))
-            fh.flush()
+            try:  # who holds it, for a waiting writer; a full disk must not stop the writer itself
+                fh.seek(0)
+                fh.truncate()
+                fh.write(json.dumps({"pid": os.getpid(), "action": action, "since": now().isoformat(timespec="seconds"),
+                                     "command": " ".join(sys.argv[:3])}).encode())
+                fh.flush()
+            except OSError:
+                pass
             _HELD[key] = [fh, 1]
             try:
                 yield
@@ -244,7 +255,7 @@ def _acquire(fh, name: str, timeout: float) -> None:
         pass
     fh.seek(0)
     try:
-        holder = json.loads(fh.read() or "{}")
+        holder = json.loads(fh.read().decode("utf-8", "replace") or "{}")
     except ValueError:
         holder = {}
     who = (f"pid {holder.get('pid')} ({holder.get('command') or holder.get('action')}, since {holder.get('since')})"
@@ -279,9 +290,11 @@ def swap_into_place(tmp: Path, final: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    from gymdata.safety import naming
+
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
-        with open(tmp, "wb") as fh:
+        with naming(path), open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -378,12 +391,30 @@ def parquet_encodings(schema: pa.Schema) -> dict[str, list[str]]:
     return {"use_dictionary": others, "use_byte_stream_split": floats}
 
 
+def _read_meta(path: Path) -> dict[str, Any]:
+    """A dataset's ``dataset.json``; a damaged one is one clear error, not a traceback."""
+    file = path / "dataset.json"
+    try:
+        meta = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        raise DatasetNotFoundError("dataset.json is missing", path=file,
+                                   hint="the folder is not a dataset; re-import it (gymdata import ... --force)") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SchemaError(f"dataset.json is damaged (not valid JSON: {exc})", path=file,
+                          hint="restore it from a backup, or re-import the dataset (gymdata import ... --force)") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("tables"), dict) or "name" not in meta:
+        raise SchemaError("dataset.json is damaged (no name or tables)", path=file,
+                          hint="restore it from a backup, or re-import the dataset (gymdata import ... --force)")
+    meta.setdefault("sources", [])
+    return meta
+
+
 class Dataset:
     """A dataset in the store. Obtain one with :func:`open_dataset` or :func:`building`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.meta: dict[str, Any] = json.loads((self.path / "dataset.json").read_text())
+        self.meta: dict[str, Any] = _read_meta(self.path)
 
     @classmethod
     def create(cls, path: Path, name: str) -> Dataset:
@@ -416,7 +447,7 @@ class Dataset:
         return next((s for s in self.sources if s["corpus"] == corpus), None)
 
     def reload(self) -> Dataset:
-        self.meta = json.loads((self.path / "dataset.json").read_text())
+        self.meta = _read_meta(self.path)
         return self
 
     def row_counts(self) -> dict[str, int]:
@@ -430,10 +461,18 @@ class Dataset:
         return self.count(table) > 0
 
     def resolve(self, corpus: str, path: str) -> Path:
-        """Absolute location of a clip: its corpus root joined with the stored relative path."""
+        """Absolute location of a clip: its corpus root joined with the stored relative path.
+
+        Raises:
+            InputError: If the stored path is absolute or leaves the root (a tampered table).
+        """
+        from gymdata.safety import inside
+
         src = self.source(corpus)
         root = Path(src["root"]) if src and src.get("root") else self.path
-        return root / path
+        if path in ("", "."):
+            return root
+        return inside(root, path, where=self.path / "tables" / "videos")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -456,7 +495,19 @@ class Dataset:
             columns: Columns to read (default all).
             filter: A ``pyarrow.compute`` expression, or a mapping column -> value or list of values.
         """
-        return self.scanner_dataset(table).to_table(columns=columns, filter=as_expression(filter))
+        try:
+            return self.scanner_dataset(table).to_table(columns=columns, filter=as_expression(filter))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise self._damaged(table, exc) from None
+
+    def _damaged(self, table: str, exc: BaseException) -> SchemaError:
+        """The one-line error of a table whose part files are missing or damaged."""
+        missing = [p.name for p in self._parts(table) if not p.is_file()]
+        what = f"part file(s) missing: {', '.join(missing[:3])}" if missing else \
+            f"a part file is damaged ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
+        return SchemaError(f"table {table!r} of dataset {self.name!r}: {what}", path=self.path / "tables" / table,
+                           hint=f"run 'gymdata validate {self.name}' for details; re-import the dataset "
+                                "(gymdata import ... --force) or restore the folder from a backup")
 
     def df(self, table: str, columns: list[str] | None = None, filter: Any = None):
         """Like :meth:`read`, as a pandas DataFrame."""
@@ -511,7 +562,10 @@ class Transaction:
         name = f"part-{uuid.uuid4().hex}.parquet"
         tmp = folder / f".{name}.tmp"
         self._new_parts.append(tmp)
-        pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024, **parquet_encodings(tbl.schema))
+        from gymdata.safety import naming
+
+        with naming(folder / name):
+            pq.write_table(tbl, tmp, compression="zstd", row_group_size=64 * 1024, **parquet_encodings(tbl.schema))
         os.replace(tmp, folder / name)
         self._new_parts.append(folder / name)
         return name

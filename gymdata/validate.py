@@ -44,7 +44,11 @@ def _check_storage(ds: Dataset) -> list[str]:
             if not path.is_file():
                 problems.append(f"{table}: part file {part} is missing")
                 continue
-            meta = pq.read_metadata(path)
+            try:
+                meta = pq.read_metadata(path)
+            except (OSError, pa.ArrowInvalid) as exc:
+                problems.append(f"{table}: part file {part} is damaged ({str(exc).splitlines()[0][:120]})")
+                continue
             if not meta.schema.to_arrow_schema().remove_metadata().equals(TABLES[table].schema.remove_metadata()):
                 problems.append(f"{table}: part {part} does not have the table's schema")
             rows += meta.num_rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -25,7 +26,10 @@ import click
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, find_videos, import_options, probe_many, run_import
+from gymdata.safety import inside
 from gymdata.store import Transaction, now
+
+log = logging.getLogger("gymdata")
 
 CORPUS = "videos"
 VERSION = "1"
@@ -91,22 +95,48 @@ def read_score_csvs(root: Path) -> dict[str, dict]:
             rel = (row.get("relative_path") or "").strip()
             if not rel:
                 raise InputError(f"line {line}: empty relative_path", path=path)
-            entries[rel] = {
+            # kept inside the root: '../x.mp4' or '/etc/passwd' in a CSV is never opened
+            rel = inside(root, rel, where=f"{path}:{line}").relative_to(root).as_posix()
+            entry = {
                 "exercise": vocab.normalise(raw, where=f"{path}:{line}"),
                 "exercise_raw": raw,
                 "score": _score(row.get("score"), path, line),
                 "csv": path.name,
+                "line": line,
             }
+            seen = entries.get(rel)
+            if seen is not None:
+                if (seen["exercise"], seen["score"]) != (entry["exercise"], entry["score"]):
+                    raise InputError(f"{rel} is listed twice with different labels: {seen['csv']} line "
+                                     f"{seen['line']} ({seen['exercise']}, {seen['score']:g}) and {path.name} line "
+                                     f"{line} ({entry['exercise']}, {entry['score']:g})", path=path,
+                                     hint="keep one row per video")
+                log.info("note: %s line %d repeats %s line %d; the duplicate is ignored", path.name, line,
+                         seen["csv"], seen["line"])
+                continue
+            entries[rel] = entry
     return entries
 
 
-def read_meta(path: Path) -> dict[str, dict]:
-    """The ``--meta`` sidecar: extra columns by relative path."""
+def read_meta(path: Path, root: Path | None = None) -> dict[str, dict]:
+    """The ``--meta`` sidecar: extra columns by relative path (each kept inside ``root`` when given).
+
+    Raises:
+        InputError: On a wrong header, an empty path or a path that leaves ``root``.
+    """
     header, rows = _read_csv(path)
     if "relative_path" not in header or not set(header) & set(_META_COLUMNS):
         raise InputError(f"unexpected header {','.join(header)!r}", path=path,
                          hint=f"expected relative_path and any of {', '.join(_META_COLUMNS)}")
-    return {r["relative_path"].strip(): {k: (r.get(k) or "").strip() or None for k in _META_COLUMNS} for r in rows}
+    out = {}
+    for line, r in enumerate(rows, start=2):
+        rel = (r.get("relative_path") or "").strip()
+        if not rel:
+            raise InputError(f"line {line}: empty relative_path", path=path)
+        if root is not None:
+            rel = inside(root, rel, where=f"{path}:{line}").relative_to(root).as_posix()
+        out[rel] = {k: (r.get(k) or "").strip() or None for k in _META_COLUMNS}
+    return out
 
 
 def import_videos(root: str | Path, name: str, *, meta: str | Path | None = None, exercise: str | None = None,
@@ -128,7 +158,7 @@ def import_videos(root: str | Path, name: str, *, meta: str | Path | None = None
     root = check_root(root, corpus="videos", hint="pass the folder that holds your videos")
     fixed = vocab.normalise(exercise) if exercise else None
     scored = read_score_csvs(root)
-    extra = read_meta(Path(meta)) if meta else {}
+    extra = read_meta(Path(meta), root) if meta else {}
     if scored:
         listed = sorted(scored)
         missing = [r for r in listed if not (root / r).is_file()]
@@ -159,7 +189,12 @@ def import_videos(root: str | Path, name: str, *, meta: str | Path | None = None
         infos, failed = probe_many(paths, workers=workers, progress=progress)
         report.skipped = [(str(root / r), "listed in a score CSV but not found") for r in missing] + failed
         if not infos:
-            raise InputError("none of the videos could be read", path=root, hint="see the errors above")
+            # the reasons in the error itself: the per-file report is printed only after a success
+            reasons = "; ".join((why if why.startswith(p) else f"{p}: {why}").replace(f"{root}/", "")
+                                for p, why in report.skipped[:3])
+            more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
+            raise InputError(f"none of the videos could be read ({len(report.skipped)} tried): {reasons}{more}",
+                             path=root, hint="fix or remove the files listed, then import again")
         videos, scores, stamp = [], [], now()
         for path, info in sorted(infos.items()):
             rel = path.relative_to(root).as_posix()

@@ -142,8 +142,8 @@ def test_model_trains_and_resumes_identically(model, export, small_backbone):
     code, _, err = run_cli("train", model, "--resume", f"{model}-part", "--epochs", "3")
     assert code == 0, err
     assert [r["epoch"] for r in read_metrics(part)] == [1, 2, 3]
-    a = torch.load(straight / "last.pt", weights_only=False)["model"]
-    b = torch.load(part / "last.pt", weights_only=False)["model"]
+    a = torch.load(straight / "last.pt", weights_only=True)["model"]
+    b = torch.load(part / "last.pt", weights_only=True)["model"]
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run's"
     assert [r["train_loss"] for r in read_metrics(part)] == [r["train_loss"] for r in records]
