@@ -423,6 +423,120 @@ class PeriodicCounter:
 
 
 # --------------------------------------------------------------------------------------------
+# Counting from a per-frame state score (learned and GMM counters)
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StateParams:
+    """How a per-frame state score becomes repetitions (:func:`count_states`); no unit depends on
+    the frame rate: times are in periods of the clip's own motion.
+
+    The defaults were chosen by leave-one-exercise-out selection on the Countix-Fitness test
+    sequences (``benchmarks/bench_counters.py --select``: for each exercise, the setting that does
+    best on the other two) and are the setting all three folds agree on; see the README.
+
+    Attributes:
+        smooth: Gaussian smoothing of the score, in periods (sigma).
+        quantile: The score's clip range is its ``100 - quantile`` .. ``quantile`` percentiles
+            (a model's score sits at different levels for different people and views: thresholds
+            relative to the clip's own range hold up where fixed probabilities do not).
+        level: Hysteresis: a frame turns ``A`` above ``1 - level`` of the range and back to ``R``
+            below ``level`` of it.
+        min_gap: Two repetitions start at least this many periods apart (a minimum state duration
+            tied to the period).
+        min_range: A clip whose score range (logits) stays below this has no repetition.
+        count_on: ``A``: a repetition is an entry into the A state (salient2, the middle of a
+            repetition); ``R``: an entry into R.
+        min_period_s: Shortest period considered, in seconds.
+    """
+
+    smooth: float = 0.06
+    quantile: float = 95.0
+    level: float = 0.35
+    min_gap: float = 0.0
+    min_range: float = 1.0
+    count_on: str = "R"
+    min_period_s: float = 0.5
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any] | None) -> StateParams:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (doc or {}).items() if k in known})
+
+
+def logit(p: np.ndarray, clip: float = 9.0) -> np.ndarray:
+    """``log(p / (1 - p))``, clipped to +-``clip`` (a saturated probability carries no more)."""
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.clip(np.log(p / (1 - p)), -clip, clip)
+
+
+def count_states(score: np.ndarray, fps: float | None, counter: str, params: StateParams | None = None,
+                 valid: np.ndarray | None = None) -> CountResult:
+    """Count repetitions in a per-frame state score (a logit of P(A), higher = more Active).
+
+    The score's period comes from its autocorrelation; it is smoothed over a share of that period;
+    frames switch between R and A with hysteresis at levels relative to the clip's own score range;
+    a repetition is an entry into ``params.count_on`` at least ``min_gap`` periods after the
+    previous one. A repetition spans from that entry to the next one (the last one to the end of
+    its state and the following opposite run).
+
+    Args:
+        score: ``(T,)`` score per frame.
+        fps: Frames per second (only for ``min_period_s``).
+        counter: Name for the result (a run id).
+        params: :class:`StateParams` (defaults if None).
+        valid: Frames with a person; fewer than 2 give ``no_person``; the others are interpolated.
+
+    Returns:
+        A :class:`CountResult`.
+    """
+    p = params or StateParams()
+    fps = float(fps or DEFAULT_FPS)
+    score = np.asarray(score, np.float64)
+    n = len(score)
+    rest = [(0, n - 1, "R")] if n else []
+    if valid is not None:
+        valid = np.asarray(valid, bool)
+        if valid.sum() < 2:
+            return CountResult(0, [], rest, counter, reason="no_person")
+        if not valid.all():
+            score = interpolate(score[:, None], valid)[:, 0]
+    if n < 3:
+        return CountResult(0, [], rest, counter, reason="static")
+    found = PeriodicCounter(PeriodicParams(min_period_s=p.min_period_s)).period(score, fps)
+    period, periodicity = found if found else (max(2, n // 2), None)
+    sig = gaussian_filter1d(score, max(1.0, p.smooth * period), mode="nearest")
+    lo, hi = np.percentile(sig, [100 - p.quantile, p.quantile])
+    if hi - lo < p.min_range:
+        return CountResult(0, [], rest, counter, float(period), periodicity, reason="static", signal=sig)
+    enter, leave = lo + (1 - p.level) * (hi - lo), lo + p.level * (hi - lo)
+    active = np.zeros(n, bool)
+    on = sig[0] >= (enter + leave) / 2
+    for t, v in enumerate(sig):
+        on = v >= leave if on else v > enter
+        active[t] = on
+    target = p.count_on == "A"
+    entries = [t for t in range(1, n) if active[t] == target and active[t - 1] != target]
+    starts: list[int] = []
+    for t in entries:
+        if not starts or t - starts[-1] >= p.min_gap * period:
+            starts.append(t)
+    reps = []
+    for i, s in enumerate(starts):
+        if i + 1 < len(starts):
+            e = starts[i + 1] - 1
+        else:  # the last one: its state run and the opposite run after it, within a period
+            e = s
+            while e + 1 < n and active[e + 1] == target:
+                e += 1
+            while e + 1 < n and active[e + 1] != target and e - s < period:
+                e += 1
+        reps.append((int(s), int(e)))
+    return CountResult(len(reps), reps, state_runs(active), counter, float(period), periodicity,
+                       reason=None if reps else "static", signal=sig)
+
+
+# --------------------------------------------------------------------------------------------
 # Runs
 # --------------------------------------------------------------------------------------------
 
@@ -484,20 +598,26 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
+#: Counting models: the run's ``config.json`` ``model`` -> the class that loads it (``module:Class``).
+COUNTING_MODELS = {"gmm": "baselines.gmm:GMMCounter", "poserac": "baselines.poserac:PoseRACCounter"}
+
+
 def load_counter(run: str | Path):
-    """The counter saved in a run folder (only ``gmm`` runs hold a counter).
+    """The counter saved in a run folder (``gmm`` and ``poserac`` runs hold one).
 
     Raises:
         InputError: If the run does not exist or is not a counting model.
     """
+    import importlib
+
     path = run_path(run)
     config = json.loads((path / "config.json").read_text())
-    if config.get("model") != "gmm":
-        raise InputError(f"run {path.name!r} is a {config.get('model')!r} model, not a repetition counter",
-                         path=path, hint="train one with: gymdata train gmm --data NAME")
-    from baselines.gmm import GMMCounter
-
-    return GMMCounter.load(path)
+    model = config.get("model")
+    if model not in COUNTING_MODELS:
+        raise InputError(f"run {path.name!r} is a {model!r} model, not a repetition counter", path=path,
+                         hint="train one with: gymdata train poserac --data NAME (or gymdata train gmm)")
+    module, cls = COUNTING_MODELS[model].split(":")
+    return getattr(importlib.import_module(module), cls).load(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,6 +637,24 @@ def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> di
     for vid, group in df.groupby("video_id"):
         human = int((group["origin"] == "human").sum())
         out[str(vid)] = human or len(group)
+    return out
+
+
+def expected_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """True counts per clip: :func:`true_counts` (from segments) where it has one, else the count a
+    corpus gave without repetition bounds (``videos.extras.rep_count``, e.g. the pose-counting and
+    RepCount CSVs' ``count`` column)."""
+    filt = None if video_ids is None else {"video_id": list(video_ids)}
+    out = {}
+    for row in ds.read("videos", columns=["video_id", "extras"], filter=filt).to_pylist():
+        try:
+            extras = json.loads(row["extras"]) if row["extras"] else {}
+        except ValueError:
+            continue
+        count = extras.get("rep_count") if isinstance(extras, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            out[row["video_id"]] = count
+    out.update(true_counts(ds, video_ids))
     return out
 
 
@@ -677,27 +815,64 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
 # CLI
 # --------------------------------------------------------------------------------------------
 
+def count_report(ds: store.Dataset, results: Sequence[tuple[dict, CountResult]]) -> dict:
+    """The report of a dataset count: per clip, per exercise and overall (MAE/OBO where true
+    counts exist, :func:`expected_counts`).
+
+    Returns:
+        ``{"dataset", "clips": [...], "exercises": [...], "all": {...}}``; each exercise row has
+        its counter(s), clips, clips with a true count, MAE, OBO, the mean count and how many clips
+        counted 0.
+    """
+    truth = expected_counts(ds, [c["video_id"] for c, _ in results])
+    clips = []
+    for clip, res in results:
+        gt = truth.get(clip["video_id"])
+        fps = clip.get("fps") or DEFAULT_FPS
+        clips.append({"clip": clip["video_id"], "exercise": clip["exercise"], "counter": res.counter,
+                      "count": res.count, "truth": gt, "error": None if gt is None else res.count - gt,
+                      "period_s": None if res.period is None else round(res.period / fps, 2),
+                      "note": res.reason or ""})
+
+    def summary(rows: list[dict]) -> dict:
+        scored = [r for r in rows if r["truth"] is not None]
+        m = count_metrics([r["count"] for r in scored], [r["truth"] for r in scored]) if scored else {}
+        return {"counter": ", ".join(sorted({r["counter"] for r in rows})), "clips": len(rows),
+                "with_truth": len(scored), "mae": m.get("mae"), "obo": m.get("obo"),
+                "mean_count": float(np.mean([r["count"] for r in rows])) if rows else None,
+                "zero": sum(r["count"] == 0 for r in rows)}
+
+    exercises = [{"exercise": ex, **summary([r for r in clips if r["exercise"] == ex])}
+                 for ex in sorted({r["exercise"] for r in clips})]
+    return {"dataset": ds.name, "clips": clips, "exercises": exercises, "all": summary(clips)}
+
+
 @click.command("count")
 @click.argument("target")
 @click.option("--run", "run", default=None,
-              help="A trained gmm run (id or folder); default: the label-free periodic counter.")
+              help="A trained counter run (poserac or gmm; id or folder); default: the label-free periodic counter.")
 @click.option("--write", is_flag=True, help="Store the segments (origin model) in the dataset.")
 @click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
+@click.option("--split", default=None, help="Dataset: only clips of this split (e.g. test).")
+@click.option("--per-clip", is_flag=True, help="Dataset: also print one line per clip (the default with --clip).")
+@click.option("--json", "as_json", is_flag=True, help="Dataset: print the whole report (every clip) as JSON.")
 @click.option("--exercise", default=None,
               help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
 @click.option("--frames", type=int, default=None,
               help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
-def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], exercise: str | None,
-            frames: int | None) -> None:
+def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], split: str | None, per_clip: bool,
+            as_json: bool, exercise: str | None, frames: int | None) -> None:
     """Count repetitions in dataset TARGET (from its poses) or in a VIDEO file.
 
     \b
-    For a dataset: prints one line per clip (and MAE/OBO where true counts exist); --write stores
-    the repetitions and A/R states as model segments, annotated by the run id or 'periodic',
+    For a dataset: prints, per exercise, the counter, the clips, MAE and OBO where true counts
+    exist (repetition segments, or a corpus's count), the mean count and the clips counted 0
+    (--per-clip or --clip: one line per clip too; --json: everything as JSON); --write stores the
+    repetitions and A/R states as model segments, annotated by the run id or 'periodic',
     replacing that annotator's earlier ones.
     For a video file: extracts poses (cached by content), counts and prints JSON.
-    Without --run the label-free periodic counter is used; a gmm run falls back to it for
-    exercises it was not trained on.
+    Without --run the label-free periodic counter is used; a trained run (gymdata train poserac,
+    gymdata train gmm) falls back to it for exercises it was not trained on.
     """
     from gymdata.cli import format_table
     from gymdata.media import is_video
@@ -720,29 +895,33 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
         raise InputError("no such video file or dataset", path=path,
                          hint="give a dataset name (gymdata list) or the path of a video file")
     ds = store.open_dataset(target)
-    results = count_dataset(ds, counter, list(clips) if clips else None)
-    truth = true_counts(ds, [c["video_id"] for c, _ in results])
-    rows = []
-    for clip, res in results:
-        gt = truth.get(clip["video_id"])
-        fps = clip.get("fps") or DEFAULT_FPS
-        rows.append([clip["video_id"], clip["exercise"], res.counter, res.count, gt,
-                     None if gt is None else res.count - gt,
-                     None if res.period is None else round(res.period / fps, 2), res.reason or ""])
-    click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows))
-    without = (len(clips) if clips else ds.count("videos")) - len(results)
+    selected = list(clips) if clips else None
+    if split is not None:
+        selected = [c["video_id"] for c in clip_info(ds, selected) if c["split"] == split]
+        if not selected:
+            raise InputError(f"no clip of split {split!r} in dataset {ds.name!r}", hint=f"see: gymdata info {ds.name}")
+    results = count_dataset(ds, counter, selected)
+    report = count_report(ds, results)
+    without = (len(selected) if selected is not None else ds.count("videos")) - len(results)
+    report["without_poses"] = without
+    if write:
+        report["written"] = write_segments(ds, {clip["video_id"]: res for clip, res in results})
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=_json_default))
+        return
+    if per_clip or clips:
+        columns = ["clip", "exercise", "counter", "count", "truth", "error", "period_s", "note"]
+        click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"],
+                                [[r[c] for c in columns] for r in report["clips"]]) + "\n")
+    columns = ["exercise", "counter", "clips", "with_truth", "mae", "obo", "mean_count", "zero"]
+    rows = [[r[c] for c in columns] for r in report["exercises"]]
+    if len(report["exercises"]) > 1:
+        rows.append(["all", *[report["all"][c] for c in columns[1:]]])
+    click.echo(format_table(["exercise", "counter", "clips", "with truth", "MAE", "OBO", "mean count", "counted 0"],
+                            rows))
     if without:
         click.echo(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
-    scored = [(clip["exercise"], res.count, truth[clip["video_id"]]) for clip, res in results
-              if clip["video_id"] in truth]
-    if scored:
-        summary = []
-        for ex in sorted({e for e, _, _ in scored}) + ["all"]:
-            sel = [(p, t) for e, p, t in scored if ex in ("all", e)]
-            m = count_metrics([p for p, _ in sel], [t for _, t in sel])
-            summary.append([ex, m["clips"], m["mae"], m["obo"]])
-        click.echo("\n" + format_table(["exercise", "clips", "MAE", "OBO"], summary))
     if write:
-        n = write_segments(ds, {clip["video_id"]: res for clip, res in results})
         annotators = ", ".join(sorted({res.counter for _, res in results}))
-        click.echo(f"wrote {n} segments of {len(results)} clip(s) to {ds.name!r} (origin model, annotator {annotators})")
+        click.echo(f"wrote {report['written']} segments of {len(results)} clip(s) to {ds.name!r} "
+                   f"(origin model, annotator {annotators})")

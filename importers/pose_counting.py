@@ -29,7 +29,8 @@ What it makes (corpus ``pose-counting``, ``media_kind`` ``poses``: the clip *is*
   exactly as the test arrays are (so training and test poses share one space); frame i is the i-th
   salient image in image-number order. The image number ``<k>`` is not a frame number (the real
   file numbers salient1 and salient2 images separately and sometimes jointly), so it is only kept,
-  with its folder, in ``extras.salient_images``. Each frame is a one-frame ``state`` segment, ``R``
+  with its folder, in ``extras.salient_images``; ``extras.sequence`` false says the frames are
+  isolated poses, not a time sequence (trainers must not smooth across them). Each frame is a one-frame ``state`` segment, ``R``
   for ``salient1`` (the pose a repetition starts from) and ``A`` for ``salient2`` (its middle
   pose). ``extras.salient_frames`` holds the video frame numbers of ``pose_train.csv`` when its row
   is found (its names drop the zero padding: ``squat12.mp4`` for ``squat012.mp4``; *uncertain*).
@@ -250,7 +251,7 @@ def import_pose_counting(root: str | Path, name: str, *, force: bool = False) ->
                 images.sort(key=lambda im: (im[0], im[1]))  # image number, salient1 before salient2
                 given = known.get(_video_key(video))
                 extras = {"fps_nominal": True, "coordinates": "min-max normalised per frame and axis (from pixels)",
-                          "salient_images": [f"{sal}/{k}" for k, sal, _ in images],
+                          "sequence": False, "salient_images": [f"{sal}/{k}" for k, sal, _ in images],
                           "states": "R = salient1, A = salient2; frame i = the i-th salient image"}
                 if given is not None:
                     extras["salient_frames"] = given
