@@ -176,23 +176,28 @@ class PoseRACCounter:
         feats = view_features(minmax(landmarks))
         return np.mean([net.logits(feats[view]) for view, net in self.nets.items()], axis=0)
 
-    def score(self, exercise: str, landmarks: np.ndarray) -> np.ndarray:
-        """``(T,)`` logit of A for one exercise, clipped to +-9."""
-        return np.clip(self.frame_logits(landmarks)[:, self._exercises.index(exercise)], -9.0, 9.0)
+    def score(self, exercise: str, landmarks: np.ndarray, fps: float | None = None, width: float | None = None,
+              height: float | None = None) -> np.ndarray:
+        """``(T,)`` logit of A for one exercise, clipped to +-9 (``fps`` unused: frames are scored alone).
+
+        Frames without a person score whatever the network says; :meth:`count` interpolates them.
+        """
+        lm = np.asarray(landmarks, np.float64)
+        if width and height:  # image-normalised x and y share a unit before the per-frame min-max
+            lm = lm.copy()
+            lm[..., 0] *= width / height
+        return np.clip(self.frame_logits(lm)[:, self._exercises.index(exercise)], -9.0, 9.0)
 
     def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
               width: float | None = None, height: float | None = None) -> CountResult:
         """Count one clip: with this exercise's output, else with the periodic fallback."""
         if exercise not in self._exercises:
             return self.fallback.count(landmarks, fps, width=width, height=height)
-        lm = np.asarray(landmarks, np.float64)
-        if width and height:  # image-normalised x and y share a unit before the per-frame min-max
-            lm = lm.copy()
-            lm[..., 0] *= width / height
-        valid = valid_frames(lm)
+        valid = valid_frames(landmarks)
         if valid.sum() < 2:
-            return CountResult(0, [], [(0, len(lm) - 1, "R")] if len(lm) else [], self.run_id, reason="no_person")
-        return count_states(self.score(exercise, lm), fps, self.run_id, self.state, valid)
+            n = len(landmarks)
+            return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
+        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid)
 
     # -- persistence ------------------------------------------------------------------------
 

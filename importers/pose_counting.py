@@ -116,10 +116,14 @@ def read_salient(path: Path) -> list[tuple[str, str, str, int, np.ndarray, int]]
                 if not any(c.strip() for c in row):
                     continue
                 m = _IMAGE.match(row[0].strip())
-                values = [c for c in row[2:] if c.strip()]
+                values = [c.strip() for c in row[2:]]
+                while values and not values[-1]:  # the real file ends some rows with a comma
+                    values.pop()
                 if not m or len(row) < 2 or len(values) != 99:
                     raise InputError(f"line {line}: expected 'train/<exercise>/salient1|salient2/<video>/<k>.jpg,"
                                      f"<exercise>,' and 99 numbers, got {len(values)} values", path=path)
+                if not all(values):
+                    raise InputError(f"line {line}: a landmark value is empty", path=path)
                 try:
                     xyz = np.asarray(values, np.float64).reshape(33, 3)
                 except ValueError:
