@@ -476,9 +476,10 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
 
     The score's period comes from its autocorrelation; it is smoothed over a share of that period;
     frames switch between R and A with hysteresis at levels relative to the clip's own score range;
-    a repetition is an entry into ``params.count_on`` at least ``min_gap`` periods after the
-    previous one. A repetition spans from that entry to the next one (the last one to the end of
-    its state and the following opposite run).
+    an Active run counts when the clip sees it begin (``count_on`` A) or end (``count_on`` R), and
+    joins the previous one when it comes less than ``min_gap`` periods after it. The states returned
+    hold exactly the counted A runs (one R -> A -> R per repetition); a repetition spans its A run
+    and half of the rests on either side.
 
     Args:
         score: ``(T,)`` score per frame.
@@ -515,23 +516,31 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
     for t, v in enumerate(sig):
         on = v >= leave if on else v > enter
         active[t] = on
-    target = p.count_on == "A"
-    entries = [t for t in range(1, n) if active[t] == target and active[t - 1] != target]
-    starts: list[int] = []
-    for t in entries:
-        if not starts or t - starts[-1] >= p.min_gap * period:
-            starts.append(t)
+    # an A run counts when the clip sees it begin (count_on A) or end (count_on R); one that comes
+    # less than min_gap periods after the previous counted one joins it
+    kept: list[list[int]] = []
+    for s, e, lab in state_runs(active):
+        if lab != "A" or (s == 0 if p.count_on == "A" else e == n - 1):
+            continue
+        event = s if p.count_on == "A" else e + 1
+        if kept and event - kept[-1][2] < p.min_gap * period:
+            kept[-1][1] = e
+        else:
+            kept.append([s, e, event])
+    active[:] = False
+    for s, e, _ in kept:
+        active[s : e + 1] = True
+    # the clip's first and last frames are Rest, so that every repetition reads R -> A -> R
+    for edge in (0, n - 1):
+        if active[edge] and active[1 if edge == 0 else n - 2]:
+            active[edge] = False
+    runs = [(s, e) for s, e, lab in state_runs(active) if lab == "A" and 0 < s and e < n - 1]
     reps = []
-    for i, s in enumerate(starts):
-        if i + 1 < len(starts):
-            e = starts[i + 1] - 1
-        else:  # the last one: its state run and the opposite run after it, within a period
-            e = s
-            while e + 1 < n and active[e + 1] == target:
-                e += 1
-            while e + 1 < n and active[e + 1] != target and e - s < period:
-                e += 1
-        reps.append((int(s), int(e)))
+    for i, (s, e) in enumerate(runs):
+        # a repetition reaches halfway into the rests on either side of its Active run
+        start = (runs[i - 1][1] + s) // 2 + 1 if i else max(0, s - (e - s + 1))
+        end = (e + runs[i + 1][0]) // 2 if i + 1 < len(runs) else min(n - 1, e + (e - s + 1))
+        reps.append((int(start), int(end)))
     return CountResult(len(reps), reps, state_runs(active), counter, float(period), periodicity,
                        reason=None if reps else "static", signal=sig)
 
