@@ -431,9 +431,12 @@ class StateParams:
     """How a per-frame state score becomes repetitions (:func:`count_states`); no unit depends on
     the frame rate: times are in periods of the clip's own motion.
 
-    The defaults were chosen by leave-one-exercise-out selection on the Countix-Fitness test
-    sequences (``benchmarks/bench_counters.py --select``: for each exercise, the setting that does
-    best on the other two) and are the setting all three folds agree on; see the README.
+    Each counting model stores its own setting in its run (``config.json`` ``state``): the
+    learned counter's :data:`baselines.poserac.DEFAULT_STATE`, the GMM's
+    :data:`baselines.gmm.DEFAULT_STATE`, each the best of ``benchmarks/bench_counters.py``'s grid
+    on the 58 Countix-Fitness test sequences (in-sample; the benchmark also reports the
+    leave-one-exercise-out figures, where each exercise is counted with the setting chosen on the
+    other two). The class defaults are a middle setting of that grid.
 
     Attributes:
         smooth: Gaussian smoothing of the score, in periods (sigma).
@@ -470,8 +473,22 @@ def logit(p: np.ndarray, clip: float = 9.0) -> np.ndarray:
     return np.clip(np.log(p / (1 - p)), -clip, clip)
 
 
+def _shortest_period(signal: np.ndarray, min_lag: int, share: float = 0.8) -> tuple[int, float] | None:
+    """``(lag, autocorrelation)`` of the shortest autocorrelation peak within ``share`` of the
+    highest one: with rests of uneven length, twice the period often correlates a little better
+    than the period itself, and smoothing over a share of a doubled period merges repetitions."""
+    ac = _autocorrelation(signal)
+    lags, _ = find_peaks(ac[: len(signal) // 2])
+    lags = lags[lags >= min_lag]
+    if not len(lags):
+        return None
+    best = float(ac[lags].max())
+    lag = int(lags[np.flatnonzero(ac[lags] >= best - (1 - share) * abs(best))[0]])
+    return lag, float(ac[lag])
+
+
 def count_states(score: np.ndarray, fps: float | None, counter: str, params: StateParams | None = None,
-                 valid: np.ndarray | None = None) -> CountResult:
+                 valid: np.ndarray | None = None, period: float | None = None) -> CountResult:
     """Count repetitions in a per-frame state score (a logit of P(A), higher = more Active).
 
     The score's period comes from its autocorrelation; it is smoothed over a share of that period;
@@ -487,6 +504,7 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
         counter: Name for the result (a run id).
         params: :class:`StateParams` (defaults if None).
         valid: Frames with a person; fewer than 2 give ``no_person``; the others are interpolated.
+        period: The clip's period in frames, when known (default: from the score's autocorrelation).
 
     Returns:
         A :class:`CountResult`.
@@ -504,8 +522,11 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
             score = interpolate(score[:, None], valid)[:, 0]
     if n < 3:
         return CountResult(0, [], rest, counter, reason="static")
-    found = PeriodicCounter(PeriodicParams(min_period_s=p.min_period_s)).period(score, fps)
-    period, periodicity = found if found else (max(2, n // 2), None)
+    if period:
+        periodicity = None
+    else:
+        found = _shortest_period(score, max(2, int(p.min_period_s * fps)))
+        period, periodicity = found if found else (max(2, n // 2), None)
     sig = gaussian_filter1d(score, max(1.0, p.smooth * period), mode="nearest")
     lo, hi = np.percentile(sig, [100 - p.quantile, p.quantile])
     if hi - lo < p.min_range:

@@ -65,6 +65,9 @@ from gymdata import store
 from gymdata.errors import InputError
 
 MODEL = "gmm"
+#: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
+#: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
+DEFAULT_STATE = StateParams(smooth=0.1, quantile=95.0, level=0.35, min_gap=0.0, count_on="A")
 STATES = ("A", "R")
 
 
@@ -163,7 +166,7 @@ class GMMCounter:
         params: Hyper-parameters.
         run_id: The run the counter was trained in (its annotator in ``segments``).
         fallback: Counter for other exercises (default :class:`PeriodicCounter`).
-        state: How scores become counts (default :class:`baselines.counting.StateParams`).
+        state: How scores become counts (default :data:`DEFAULT_STATE`).
     """
 
     def __init__(self, models: Mapping[str, ExerciseModel], params: GMMParams, run_id: str = MODEL,
@@ -172,7 +175,7 @@ class GMMCounter:
         self.params = params
         self.run_id = run_id
         self.fallback = fallback or PeriodicCounter()
-        self.state = state or StateParams()
+        self.state = state or DEFAULT_STATE
 
     @property
     def exercises(self) -> list[str]:
@@ -284,7 +287,8 @@ class GMMCounter:
                     g.n_features_in_ = g.means_.shape[1]
                     mixtures[(view, st)] = g
             models[ex] = ExerciseModel(mean, std, mixtures, int(arrays[f"{ex}/frames"]))
-        return cls(models, params, config["run_id"], state=StateParams.from_json(config.get("state")))
+        state = StateParams.from_json(config["state"]) if config.get("state") else None
+        return cls(models, params, config["run_id"], state=state)
 
 
 def _fit_exercise(landmarks: np.ndarray, active: np.ndarray, params: GMMParams) -> ExerciseModel:

@@ -56,6 +56,9 @@ from gymdata import store
 from gymdata.errors import InputError
 
 MODEL = "poserac"
+#: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
+#: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
+DEFAULT_STATE = StateParams(smooth=0.06, quantile=90.0, level=0.35, min_gap=0.0, count_on="A")
 VIEWS = ("minmax", "centred", "angles")
 #: BlazePose index of each landmark's mirror image (left <-> right).
 MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [j for i in range(11, 33, 2) for j in (i + 1, i)])
@@ -163,7 +166,7 @@ class PoseRACCounter:
         self._exercises = list(exercises)
         self.nets = dict(nets)
         self.params = params
-        self.state = state or StateParams()
+        self.state = state or DEFAULT_STATE
         self.run_id = run_id
         self.fallback = fallback or PeriodicCounter()
 
@@ -224,7 +227,7 @@ class PoseRACCounter:
                 i += 1
             nets[view] = ViewNet(arrays[f"{view}/mean"], arrays[f"{view}/std"], layers)
         return cls(config["exercises"], nets, PoseRACParams.from_json(config["params"]),
-                   StateParams.from_json(config.get("state")), config["run_id"])
+                   StateParams.from_json(config["state"]) if config.get("state") else None, config["run_id"])
 
 
 # --------------------------------------------------------------------------------------------
