@@ -282,7 +282,8 @@ class GMMCounter:
                     key = f"{ex}/{view}/{st}"
                     g = GaussianMixture(n_components=len(arrays[f"{key}/weights"]), covariance_type=params.covariance)
                     g.weights_, g.means_ = arrays[f"{key}/weights"], arrays[f"{key}/means"]
-                    g.covariances_, g.precisions_cholesky_ = arrays[f"{key}/covariances"], arrays[f"{key}/precisions_cholesky"]
+                    g.covariances_ = arrays[f"{key}/covariances"]
+                    g.precisions_cholesky_ = arrays[f"{key}/precisions_cholesky"]
                     g.converged_, g.n_iter_, g.lower_bound_ = True, 0, 0.0
                     g.n_features_in_ = g.means_.shape[1]
                     mixtures[(view, st)] = g

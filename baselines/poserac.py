@@ -42,7 +42,6 @@ import click
 import numpy as np
 
 from baselines.counting import (
-    DEFAULT_FPS,
     CountResult,
     PeriodicCounter,
     StateParams,

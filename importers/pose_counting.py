@@ -30,9 +30,9 @@ What it makes (corpus ``pose-counting``, ``media_kind`` ``poses``: the clip *is*
   salient image in image-number order. The image number ``<k>`` is not a frame number (the real
   file numbers salient1 and salient2 images separately and sometimes jointly), so it is only kept,
   with its folder, in ``extras.salient_images``; ``extras.sequence`` false says the frames are
-  isolated poses, not a time sequence (trainers must not smooth across them). Each frame is a one-frame ``state`` segment, ``R``
-  for ``salient1`` (the pose a repetition starts from) and ``A`` for ``salient2`` (its middle
-  pose). ``extras.salient_frames`` holds the video frame numbers of ``pose_train.csv`` when its row
+  isolated poses, not a time sequence (trainers must not smooth across them). Each frame is a
+  one-frame ``state`` segment, ``R`` for ``salient1`` (the pose a repetition starts from) and ``A``
+  for ``salient2`` (its middle pose). ``extras.salient_frames`` holds the video frame numbers of ``pose_train.csv`` when its row
   is found (its names drop the zero padding: ``squat12.mp4`` for ``squat012.mp4``; *uncertain*).
 
 Reported and skipped (the import goes on): empty ``.npy`` files (shape ``(0,)``: some files of the
@@ -90,7 +90,8 @@ def read_pose_array(path: Path) -> np.ndarray | None:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"cannot read pose array ({exc})", path=path,
-                         hint="the file is truncated or damaged: copy it again, or delete it to import the rest") from None
+                         hint="the file is truncated or damaged: copy it again, or delete it to import the rest"
+                         ) from None
     if arr.size == 0:
         return None
     if arr.ndim != 2 or arr.shape[1] != 99 or not np.issubdtype(arr.dtype, np.number):

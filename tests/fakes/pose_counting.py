@@ -81,7 +81,8 @@ def salient_rows(exercise: str, video: str, pairs: int, seed: int) -> list[str]:
         for k in range(pairs):
             xyz = base + rng.normal(0, 0.01, (33, 3))
             px = xyz * [WIDTH, HEIGHT, WIDTH]
-            out.append(f"train/{exercise}/{folder}/{video}/{k}.jpg,{exercise}," + ",".join(f"{v:.5f}" for v in px.ravel()))
+            values = ",".join(f"{v:.5f}" for v in px.ravel())
+            out.append(f"train/{exercise}/{folder}/{video}/{k}.jpg,{exercise},{values}")
     return out
 
 
