@@ -127,3 +127,21 @@ def test_count_without_truth_and_unknown_split(fake_countix):
     assert "periodic" in out  # salient-frame clips have no counts: MAE/OBO are '-'
     code, _, err = run_cli("count", "cx", "--split", "nope")
     assert code != 0 and "no clip of split 'nope'" in err
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_gmm_on_countix_test_sequences(realdata, isolated_store):
+    """Trained on the Countix training videos' salient frames only, counted on the 58 test
+    sequences it never saw (its state-counting setting was chosen on them: a regression check of
+    the figures in the README, not a generalisation claim)."""
+    code, _, err = run_cli("import", "pose-counting", str(realdata / "Countix-Fitness"), "--name", "countix")
+    assert code == 0, err
+    code, _, err = run_cli("train", "gmm", "--data", "countix", "--split", "train", "--clips", "0", "--run-id", "g")
+    assert code == 0, err
+    code, out, err = run_cli("count", "countix", "--run", "g", "--split", "test", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["all"]["with_truth"] == 58
+    assert report["all"]["obo"] >= 0.75 and report["all"]["mae"] <= 0.16, report["all"]
+    assert all(e["obo"] >= 0.7 for e in report["exercises"]), report["exercises"]
