@@ -425,7 +425,9 @@ def train(name: str, *, exercises: Sequence[str] = (), split: str | None = "trai
 @click.command(MODEL)
 @click.option("--data", "name", required=True, help="Dataset with poses and A/R (salient-pose) segments.")
 @click.option("--exercise", "exercises", multiple=True, help="Only this exercise (repeatable).")
-@click.option("--split", default="train", show_default=True, help="Train on clips of this split ('all': every split).")
+@click.option("--split", default=None,
+              help="Train on clips of this split ('all': every split; default: 'train' if it has "
+                   "labelled clips, else all).")
 @click.option("--epochs", default=PoseRACParams.epochs, show_default=True, help="Passes over the training frames.")
 @click.option("--hidden", default=PoseRACParams.hidden, show_default=True, help="Units per hidden layer.")
 @click.option("--view", "views", multiple=True, type=click.Choice(VIEWS),
@@ -433,7 +435,7 @@ def train(name: str, *, exercises: Sequence[str] = (), split: str | None = "trai
 @click.option("--seed", default=0, show_default=True, help="Seed (initialisation, batches, validation clips).")
 @click.option("--run-id", default=None, help="Run id (default poserac-<dataset>-<UTC time>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def command(name: str, exercises: tuple[str, ...], split: str, epochs: int, hidden: int, views: tuple[str, ...],
+def command(name: str, exercises: tuple[str, ...], split: str | None, epochs: int, hidden: int, views: tuple[str, ...],
             seed: int, run_id: str | None, as_json: bool) -> None:
     """Train the learned (PoseRAC-style) repetition counter on salient-pose frames.
 
@@ -446,6 +448,12 @@ def command(name: str, exercises: tuple[str, ...], split: str, epochs: int, hidd
     if epochs < 1 or hidden < 1:
         raise InputError("--epochs and --hidden must be at least 1")
     params = PoseRACParams(hidden=hidden, epochs=epochs, seed=seed, views=tuple(views) or VIEWS)
+    if split is None:  # the train split when it holds labelled frames, else every split
+        try:
+            salient_frames(store.open_dataset(name), exercises, "train")
+            split = "train"
+        except InputError:
+            split = "all"
     run, metrics = train(name, exercises=exercises, split=None if split == "all" else split, params=params,
                          run_id=run_id)
     if as_json:
