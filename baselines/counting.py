@@ -552,10 +552,8 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
     for s, e, _ in kept:
         active[s : e + 1] = True
     # the clip's first and last frames are Rest, so that every repetition reads R -> A -> R
-    for edge in (0, n - 1):
-        if active[edge] and active[1 if edge == 0 else n - 2]:
-            active[edge] = False
-    runs = [(s, e) for s, e, lab in state_runs(active) if lab == "A" and 0 < s and e < n - 1]
+    active[0] = active[-1] = False
+    runs = [(s, e) for s, e, lab in state_runs(active) if lab == "A"]
     reps = []
     for i, (s, e) in enumerate(runs):
         # a repetition reaches halfway into the rests on either side of its Active run
