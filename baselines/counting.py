@@ -451,6 +451,12 @@ class StateParams:
         count_on: ``A``: a repetition is an entry into the A state (salient2, the middle of a
             repetition); ``R``: an entry into R.
         min_period_s: Shortest period considered, in seconds.
+        motion_weight: Weight of the label-free motion signal in the fused score (0: the state
+            score alone). Both are standardised per clip (median, standard deviation) and the
+            motion signal takes the sign that agrees with the state score, so the state score
+            says which side is Active and the motion signal, which sees every joint move whatever
+            the view, steadies the period and the dips a classifier misses in unusual views. A
+            design constant (equal weights), not tuned: see :func:`fuse_scores`.
     """
 
     smooth: float = 0.06
@@ -460,6 +466,7 @@ class StateParams:
     min_range: float = 1.0
     count_on: str = "R"
     min_period_s: float = 0.5
+    motion_weight: float = 1.0
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any] | None) -> StateParams:
@@ -487,8 +494,50 @@ def _shortest_period(signal: np.ndarray, min_lag: int, share: float = 0.8) -> tu
     return lag, float(ac[lag])
 
 
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """``(x - median) / std`` (a constant signal stays at 0)."""
+    sd = float(x.std())
+    return (x - np.median(x)) / (sd if sd > 0 else 1.0)
+
+
+def fuse_scores(score: np.ndarray, motion: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """A state score fused with the label-free counter's motion signal.
+
+    The state score (a logit of Active from a classifier or mixtures that only saw salient poses)
+    knows which pose is which but goes flat or noisy in views and bodies its training lacked; the
+    motion signal (:meth:`PeriodicCounter.motion_signal`: the dominant principal component of all
+    joints' high-passed motion) sees every repetition in any view but has no sign. Each is
+    standardised over the clip; the motion signal is turned to agree with the score (the sign of
+    their correlation) and added with ``weight``.
+
+    Args:
+        score: ``(T,)`` state score, invalid frames already interpolated.
+        motion: ``(T,)`` motion signal of the same clip.
+        weight: Weight of the motion signal.
+
+    Returns:
+        ``(T,)`` fused score (higher = more Active).
+    """
+    score = np.asarray(score, np.float64)
+    motion = np.asarray(motion, np.float64)
+    if weight <= 0 or motion.shape != score.shape or motion.std() == 0 or score.std() == 0:
+        return score
+    sign = 1.0 if np.corrcoef(score, motion)[0, 1] >= 0 else -1.0
+    return _standardise(score) + weight * sign * _standardise(motion)
+
+
+def motion_signal(landmarks: np.ndarray, fps: float | None = None, width: float | None = None,
+                  height: float | None = None, counter: PeriodicCounter | None = None) -> np.ndarray | None:
+    """The label-free counter's motion signal of a clip (None with fewer than 2 frames with a person)."""
+    feats, valid = mirror_features(landmarks, width, height)
+    if valid.sum() < 2:
+        return None
+    return (counter or PeriodicCounter()).motion_signal(feats, float(fps or DEFAULT_FPS))
+
+
 def count_states(score: np.ndarray, fps: float | None, counter: str, params: StateParams | None = None,
-                 valid: np.ndarray | None = None, period: float | None = None) -> CountResult:
+                 valid: np.ndarray | None = None, period: float | None = None,
+                 motion: np.ndarray | None = None) -> CountResult:
     """Count repetitions in a per-frame state score (a logit of P(A), higher = more Active).
 
     The score's period comes from its autocorrelation; it is smoothed over a share of that period;
@@ -505,6 +554,9 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
         params: :class:`StateParams` (defaults if None).
         valid: Frames with a person; fewer than 2 give ``no_person``; the others are interpolated.
         period: The clip's period in frames, when known (default: from the score's autocorrelation).
+        motion: ``(T,)`` the clip's :func:`motion_signal`, fused with the score
+            (:func:`fuse_scores`, weight ``params.motion_weight``) before counting. Whether the
+            clip moves at all (``min_range``) is still judged on the state score alone.
 
     Returns:
         A :class:`CountResult`.
@@ -522,14 +574,24 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
             score = interpolate(score[:, None], valid)[:, 0]
     if n < 3:
         return CountResult(0, [], rest, counter, reason="static")
+    raw = score
+    if motion is not None and p.motion_weight > 0:
+        score = fuse_scores(score, motion, p.motion_weight)
+        if valid is not None and not valid.all():
+            score = interpolate(score[:, None], valid)[:, 0]
     if period:
         periodicity = None
     else:
         found = _shortest_period(score, max(2, int(p.min_period_s * fps)))
         period, periodicity = found if found else (max(2, n // 2), None)
-    sig = gaussian_filter1d(score, max(1.0, p.smooth * period), mode="nearest")
+    sigma = max(1.0, p.smooth * period)
+    sig = gaussian_filter1d(score, sigma, mode="nearest")
     lo, hi = np.percentile(sig, [100 - p.quantile, p.quantile])
-    if hi - lo < p.min_range:
+    if raw is not score:  # a fused score is standardised: its range says nothing about motion
+        raw_lo, raw_hi = np.percentile(gaussian_filter1d(raw, sigma, mode="nearest"), [100 - p.quantile, p.quantile])
+    else:
+        raw_lo, raw_hi = lo, hi
+    if raw_hi - raw_lo < p.min_range or hi - lo <= 0:
         return CountResult(0, [], rest, counter, float(period), periodicity, reason="static", signal=sig)
     enter, leave = lo + (1 - p.level) * (hi - lo), lo + p.level * (hi - lo)
     active = np.zeros(n, bool)

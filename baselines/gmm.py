@@ -55,6 +55,7 @@ from baselines.counting import (
     StateParams,
     count_metrics,
     count_states,
+    motion_signal,
     new_run_id,
     save_run,
     true_counts,
@@ -67,7 +68,7 @@ from gymdata.errors import InputError
 MODEL = "gmm"
 #: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
 #: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
-DEFAULT_STATE = StateParams(smooth=0.1, quantile=95.0, level=0.35, min_gap=0.0, count_on="A")
+DEFAULT_STATE = StateParams(smooth=0.1, quantile=90.0, level=0.25, min_gap=0.5, count_on="A")
 STATES = ("A", "R")
 
 
@@ -247,7 +248,9 @@ class GMMCounter:
         if valid.sum() < 2:
             n = len(landmarks)
             return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
-        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid)
+        motion = motion_signal(landmarks, fps, width, height, self.fallback)
+        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
+                            motion=motion)
 
     # -- persistence ------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from baselines.counting import (
     StateParams,
     angle_features,
     count_states,
+    motion_signal,
     new_run_id,
     save_run,
     valid_frames,
@@ -57,7 +58,7 @@ from gymdata.errors import InputError
 MODEL = "poserac"
 #: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
 #: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
-DEFAULT_STATE = StateParams(smooth=0.06, quantile=90.0, level=0.35, min_gap=0.0, count_on="A")
+DEFAULT_STATE = StateParams(smooth=0.03, quantile=98.0, level=0.35, min_gap=0.0, count_on="A")
 VIEWS = ("minmax", "centred", "angles")
 #: BlazePose index of each landmark's mirror image (left <-> right).
 MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [j for i in range(11, 33, 2) for j in (i + 1, i)])
@@ -199,7 +200,9 @@ class PoseRACCounter:
         if valid.sum() < 2:
             n = len(landmarks)
             return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
-        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid)
+        motion = motion_signal(landmarks, fps, width, height, self.fallback)
+        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
+                            motion=motion)
 
     # -- persistence ------------------------------------------------------------------------
 
