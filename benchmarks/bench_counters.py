@@ -20,6 +20,13 @@ Figures per counter and exercise:
   will do on exercises they were not tuned on (the hidden test: Countix sequences of the five
   other exercises).
 * ``selected``: the setting chosen on all three (what the defaults are), for reference.
+* ``loeo_state_only``: LOEO again with ``motion_weight=0``: the trained counters' state score
+  alone, without the label-free motion signal they are fused with by default
+  (:func:`baselines.counting.fuse_scores`); the gap between the two is what the fusion brings.
+
+The motion signal is the periodic counter's, whose global parameters (smoothing, high-pass) were
+chosen on these 58 sequences; the fusion itself (standardise both, sign from their correlation,
+equal weights) has no parameter that was chosen on them.
 
 The sequences carry no frame rate; 30 fps is assumed (only the shortest period, 0.5 s, depends on
 it). Published pose-based results on RepCount-A (a different, harder set): PoseRAC MAE 0.236 /
