@@ -15,7 +15,10 @@ runs, frames 0-based and inclusive):
   views. A clip too short for two periods can still hold one repetition; a clip whose motion stays
   below ``min_amplitude`` (a plank, a still camera) counts 0.
 * :class:`baselines.gmm.GMMCounter` learns Active (A) / Resting (R) frame states from labelled
-  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions.
+  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions;
+  :class:`baselines.poserac.PoseRACCounter` (learned) does the same with small networks. Both give
+  a per-frame state score that :func:`count_states` fuses with the periodic counter's motion
+  signal (:func:`fuse_scores`) and reads repetitions from.
 
 States: ``A`` marks the active part of each repetition (the half of it farthest from the rest
 pose), ``R`` everything else, so each repetition contains exactly one R -> A -> R.

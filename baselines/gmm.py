@@ -17,7 +17,9 @@ What makes it hold up on people, cameras and tempos it did not see:
 * the score of a frame is the log-likelihood ratio ``log p(x | A) - log p(x | R)``, averaged over
   the three views (each centred on its median over the clip, then clipped to +-9): no threshold on
   a probability whose level shifts from one person or camera to the next;
-* :func:`baselines.counting.count_states`: the score is smoothed over a share of the clip's own
+* :func:`baselines.counting.count_states`: the score is fused with the label-free counter's motion
+  signal (:func:`baselines.counting.fuse_scores`: both standardised, the motion signal's sign taken
+  from the score), smoothed over a share of the clip's own
   period (autocorrelation), frames switch state with hysteresis at levels relative to the clip's
   score range, and two repetitions are at least a set share of the period apart (a minimum state
   duration tied to the estimated period).

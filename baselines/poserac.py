@@ -20,8 +20,8 @@ the mean of the three logits, for the clip's exercise:
 Each view sees the body differently (the box, the hips, the joints): on the Countix test
 sequences each single view fails on another exercise, their mean on none (see the README). Training
 doubles the frames with their mirror images (left and right swapped), so a left-side view and a
-lunge on the other leg look alike. Counting: :func:`baselines.counting.count_states` (period from
-the autocorrelation, smoothing and hysteresis relative to the clip's own range, a minimum gap tied to
+lunge on the other leg look alike. Counting: :func:`baselines.counting.count_states` (the score
+fused with the label-free counter's motion signal, period from the autocorrelation, smoothing and hysteresis relative to the clip's own range, a minimum gap tied to
 the period). Exercises the run was not trained on fall back to the label-free counter.
 
 The run folder follows :mod:`baselines.counting`: ``config.json`` (parameters, exercises, feature
