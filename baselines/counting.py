@@ -543,6 +543,7 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
                  motion: np.ndarray | None = None) -> CountResult:
     """Count repetitions in a per-frame state score (a logit of P(A), higher = more Active).
 
+    With ``motion`` the score is first fused with the clip's motion signal (:func:`fuse_scores`).
     The score's period comes from its autocorrelation; it is smoothed over a share of that period;
     frames switch between R and A with hysteresis at levels relative to the clip's own score range;
     an Active run counts when the clip sees it begin (``count_on`` A) or end (``count_on`` R), and
