@@ -15,7 +15,10 @@ runs, frames 0-based and inclusive):
   views. A clip too short for two periods can still hold one repetition; a clip whose motion stays
   below ``min_amplitude`` (a plank, a still camera) counts 0.
 * :class:`baselines.gmm.GMMCounter` learns Active (A) / Resting (R) frame states from labelled
-  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions.
+  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions;
+  :class:`baselines.poserac.PoseRACCounter` (learned) does the same with small networks. Both give
+  a per-frame state score that :func:`count_states` fuses with the periodic counter's motion
+  signal (:func:`fuse_scores`) and reads repetitions from.
 
 States: ``A`` marks the active part of each repetition (the half of it farthest from the rest
 pose), ``R`` everything else, so each repetition contains exactly one R -> A -> R.
@@ -426,6 +429,211 @@ class PeriodicCounter:
 
 
 # --------------------------------------------------------------------------------------------
+# Counting from a per-frame state score (learned and GMM counters)
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StateParams:
+    """How a per-frame state score becomes repetitions (:func:`count_states`); no unit depends on
+    the frame rate: times are in periods of the clip's own motion.
+
+    Each counting model stores its own setting in its run (``config.json`` ``state``): the
+    learned counter's :data:`baselines.poserac.DEFAULT_STATE`, the GMM's
+    :data:`baselines.gmm.DEFAULT_STATE`, each the best of ``benchmarks/bench_counters.py``'s grid
+    on the 58 Countix-Fitness test sequences (in-sample; the benchmark also reports the
+    leave-one-exercise-out figures, where each exercise is counted with the setting chosen on the
+    other two). The class defaults are a middle setting of that grid.
+
+    Attributes:
+        smooth: Gaussian smoothing of the score, in periods (sigma).
+        quantile: The score's clip range is its ``100 - quantile`` .. ``quantile`` percentiles
+            (a model's score sits at different levels for different people and views: thresholds
+            relative to the clip's own range hold up where fixed probabilities do not).
+        level: Hysteresis: a frame turns ``A`` above ``1 - level`` of the range and back to ``R``
+            below ``level`` of it.
+        min_gap: Two repetitions start at least this many periods apart (a minimum state duration
+            tied to the period).
+        min_range: A clip whose score range (logits) stays below this has no repetition.
+        count_on: ``A``: a repetition is an entry into the A state (salient2, the middle of a
+            repetition); ``R``: an entry into R.
+        min_period_s: Shortest period considered, in seconds.
+        motion_weight: Weight of the label-free motion signal in the fused score (0: the state
+            score alone). Both are standardised per clip (median, standard deviation) and the
+            motion signal takes the sign that agrees with the state score, so the state score
+            says which side is Active and the motion signal, which sees every joint move whatever
+            the view, steadies the period and the dips a classifier misses in unusual views. A
+            design constant (equal weights), not tuned: see :func:`fuse_scores`.
+    """
+
+    smooth: float = 0.06
+    quantile: float = 95.0
+    level: float = 0.35
+    min_gap: float = 0.0
+    min_range: float = 1.0
+    count_on: str = "R"
+    min_period_s: float = 0.5
+    motion_weight: float = 1.0
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any] | None) -> StateParams:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (doc or {}).items() if k in known})
+
+
+def logit(p: np.ndarray, clip: float = 9.0) -> np.ndarray:
+    """``log(p / (1 - p))``, clipped to +-``clip`` (a saturated probability carries no more)."""
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.clip(np.log(p / (1 - p)), -clip, clip)
+
+
+def _shortest_period(signal: np.ndarray, min_lag: int, share: float = 0.8) -> tuple[int, float] | None:
+    """``(lag, autocorrelation)`` of the shortest autocorrelation peak within ``share`` of the
+    highest one: with rests of uneven length, twice the period often correlates a little better
+    than the period itself, and smoothing over a share of a doubled period merges repetitions."""
+    ac = _autocorrelation(signal)
+    lags, _ = find_peaks(ac[: len(signal) // 2])
+    lags = lags[lags >= min_lag]
+    if not len(lags):
+        return None
+    best = float(ac[lags].max())
+    lag = int(lags[np.flatnonzero(ac[lags] >= best - (1 - share) * abs(best))[0]])
+    return lag, float(ac[lag])
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """``(x - median) / std`` (a constant signal stays at 0)."""
+    sd = float(x.std())
+    return (x - np.median(x)) / (sd if sd > 0 else 1.0)
+
+
+def fuse_scores(score: np.ndarray, motion: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """A state score fused with the label-free counter's motion signal.
+
+    The state score (a logit of Active from a classifier or mixtures that only saw salient poses)
+    knows which pose is which but goes flat or noisy in views and bodies its training lacked; the
+    motion signal (:meth:`PeriodicCounter.motion_signal`: the dominant principal component of all
+    joints' high-passed motion) sees every repetition in any view but has no sign. Each is
+    standardised over the clip; the motion signal is turned to agree with the score (the sign of
+    their correlation) and added with ``weight``.
+
+    Args:
+        score: ``(T,)`` state score, invalid frames already interpolated.
+        motion: ``(T,)`` motion signal of the same clip.
+        weight: Weight of the motion signal.
+
+    Returns:
+        ``(T,)`` fused score (higher = more Active).
+    """
+    score = np.asarray(score, np.float64)
+    motion = np.asarray(motion, np.float64)
+    if weight <= 0 or motion.shape != score.shape or motion.std() == 0 or score.std() == 0:
+        return score
+    sign = 1.0 if np.corrcoef(score, motion)[0, 1] >= 0 else -1.0
+    return _standardise(score) + weight * sign * _standardise(motion)
+
+
+def motion_signal(landmarks: np.ndarray, fps: float | None = None, width: float | None = None,
+                  height: float | None = None, counter: PeriodicCounter | None = None) -> np.ndarray | None:
+    """The label-free counter's motion signal of a clip (None with fewer than 2 frames with a person)."""
+    feats, valid = mirror_features(landmarks, width, height)
+    if valid.sum() < 2:
+        return None
+    return (counter or PeriodicCounter()).motion_signal(feats, float(fps or DEFAULT_FPS))
+
+
+def count_states(score: np.ndarray, fps: float | None, counter: str, params: StateParams | None = None,
+                 valid: np.ndarray | None = None, period: float | None = None,
+                 motion: np.ndarray | None = None) -> CountResult:
+    """Count repetitions in a per-frame state score (a logit of P(A), higher = more Active).
+
+    With ``motion`` the score is first fused with the clip's motion signal (:func:`fuse_scores`).
+    The score's period comes from its autocorrelation; it is smoothed over a share of that period;
+    frames switch between R and A with hysteresis at levels relative to the clip's own score range;
+    an Active run counts when the clip sees it begin (``count_on`` A) or end (``count_on`` R), and
+    joins the previous one when it comes less than ``min_gap`` periods after it. The states returned
+    hold exactly the counted A runs (one R -> A -> R per repetition); a repetition spans its A run
+    and half of the rests on either side.
+
+    Args:
+        score: ``(T,)`` score per frame.
+        fps: Frames per second (only for ``min_period_s``).
+        counter: Name for the result (a run id).
+        params: :class:`StateParams` (defaults if None).
+        valid: Frames with a person; fewer than 2 give ``no_person``; the others are interpolated.
+        period: The clip's period in frames, when known (default: from the score's autocorrelation).
+        motion: ``(T,)`` the clip's :func:`motion_signal`, fused with the score
+            (:func:`fuse_scores`, weight ``params.motion_weight``) before counting. Whether the
+            clip moves at all (``min_range``) is still judged on the state score alone.
+
+    Returns:
+        A :class:`CountResult`.
+    """
+    p = params or StateParams()
+    fps = float(fps or DEFAULT_FPS)
+    score = np.asarray(score, np.float64)
+    n = len(score)
+    rest = [(0, n - 1, "R")] if n else []
+    if valid is not None:
+        valid = np.asarray(valid, bool)
+        if valid.sum() < 2:
+            return CountResult(0, [], rest, counter, reason="no_person")
+        if not valid.all():
+            score = interpolate(score[:, None], valid)[:, 0]
+    if n < 3:
+        return CountResult(0, [], rest, counter, reason="static")
+    raw = score
+    if motion is not None and p.motion_weight > 0:
+        score = fuse_scores(score, motion, p.motion_weight)
+        if valid is not None and not valid.all():
+            score = interpolate(score[:, None], valid)[:, 0]
+    if period:
+        periodicity = None
+    else:
+        found = _shortest_period(score, max(2, int(p.min_period_s * fps)))
+        period, periodicity = found if found else (max(2, n // 2), None)
+    sigma = max(1.0, p.smooth * period)
+    sig = gaussian_filter1d(score, sigma, mode="nearest")
+    lo, hi = np.percentile(sig, [100 - p.quantile, p.quantile])
+    if raw is not score:  # a fused score is standardised: its range says nothing about motion
+        raw_lo, raw_hi = np.percentile(gaussian_filter1d(raw, sigma, mode="nearest"), [100 - p.quantile, p.quantile])
+    else:
+        raw_lo, raw_hi = lo, hi
+    if raw_hi - raw_lo < p.min_range or hi - lo <= 0:
+        return CountResult(0, [], rest, counter, float(period), periodicity, reason="static", signal=sig)
+    enter, leave = lo + (1 - p.level) * (hi - lo), lo + p.level * (hi - lo)
+    active = np.zeros(n, bool)
+    on = sig[0] >= (enter + leave) / 2
+    for t, v in enumerate(sig):
+        on = v >= leave if on else v > enter
+        active[t] = on
+    # an A run counts when the clip sees it begin (count_on A) or end (count_on R); one that comes
+    # less than min_gap periods after the previous counted one joins it
+    kept: list[list[int]] = []
+    for s, e, lab in state_runs(active):
+        if lab != "A" or (s == 0 if p.count_on == "A" else e == n - 1):
+            continue
+        event = s if p.count_on == "A" else e + 1
+        if kept and event - kept[-1][2] < p.min_gap * period:
+            kept[-1][1] = e
+        else:
+            kept.append([s, e, event])
+    active[:] = False
+    for s, e, _ in kept:
+        active[s : e + 1] = True
+    # the clip's first and last frames are Rest, so that every repetition reads R -> A -> R
+    active[0] = active[-1] = False
+    runs = [(s, e) for s, e, lab in state_runs(active) if lab == "A"]
+    reps = []
+    for i, (s, e) in enumerate(runs):
+        # a repetition reaches halfway into the rests on either side of its Active run
+        start = (runs[i - 1][1] + s) // 2 + 1 if i else max(0, s - (e - s + 1))
+        end = (e + runs[i + 1][0]) // 2 if i + 1 < len(runs) else min(n - 1, e + (e - s + 1))
+        reps.append((int(start), int(end)))
+    return CountResult(len(reps), reps, state_runs(active), counter, float(period), periodicity,
+                       reason=None if reps else "static", signal=sig)
+
+
+# --------------------------------------------------------------------------------------------
 # Runs
 # --------------------------------------------------------------------------------------------
 
@@ -483,6 +691,20 @@ def new_run_id(model: str, dataset: str) -> str:
     return run_id
 
 
+def refuse_existing_run(run_id: str | None) -> None:
+    """Check a run id asked for before any training work: a plain name, and no run of that name yet
+    (a run is never replaced).
+
+    Raises:
+        InputError: If the name is not plain or the run exists.
+    """
+    if run_id is None:
+        return
+    folder = runs_root() / check_run_id(run_id)
+    if folder.exists():
+        raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id, or remove the old run folder")
+
+
 def save_run(run_id: str, config: Mapping[str, Any], metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
              ) -> Path:
     """Write a run folder: ``config.json``, ``metrics.json`` and ``model.npz`` (each atomically).
@@ -526,25 +748,31 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
+#: Counting models: the run's ``config.json`` ``model`` -> the class that loads it (``module:Class``).
+COUNTING_MODELS = {"gmm": "baselines.gmm:GMMCounter", "poserac": "baselines.poserac:PoseRACCounter"}
+
+
 def load_counter(run: str | Path):
-    """The counter saved in a run folder (only ``gmm`` runs hold a counter).
+    """The counter saved in a run folder (``gmm`` and ``poserac`` runs hold one).
 
     Raises:
         InputError: If the run does not exist or is not a counting model.
     """
+    import importlib
+
     path = run_path(run)
     try:
         config = json.loads((path / "config.json").read_bytes())
     except ValueError as exc:
         raise InputError(f"config.json is damaged (not valid JSON: {exc})", path=path / "config.json",
-                         hint="train the counter again (gymdata train gmm)") from None
+                         hint="train the counter again (gymdata train poserac|gmm)") from None
     config = config if isinstance(config, dict) else {}
-    if config.get("model") != "gmm":
-        raise InputError(f"run {path.name!r} is a {config.get('model')!r} model, not a repetition counter",
-                         path=path, hint="train one with: gymdata train gmm --data NAME")
-    from baselines.gmm import GMMCounter
-
-    return GMMCounter.load(path)
+    model = config.get("model")
+    if model not in COUNTING_MODELS:
+        raise InputError(f"run {path.name!r} is a {model!r} model, not a repetition counter", path=path,
+                         hint="train one with: gymdata train poserac --data NAME (or gymdata train gmm)")
+    module, cls = COUNTING_MODELS[model].split(":")  # a fixed table in this module, never a name read from a file
+    return getattr(importlib.import_module(module), cls).load(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,6 +784,24 @@ def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> di
     (:func:`gymdata.labels.rep_counts`; model-made segments never count as truth)."""
     counts = labels.rep_counts(ds, None if video_ids is None else list(video_ids))
     return {str(vid): int(n) for vid, n in counts.items()}
+
+
+def expected_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """True counts per clip: :func:`true_counts` (from segments) where it has one, else the count a
+    corpus gave without repetition bounds (``videos.extras.rep_count``, e.g. the pose-counting and
+    RepCount CSVs' ``count`` column)."""
+    filt = None if video_ids is None else {"video_id": list(video_ids)}
+    out = {}
+    for row in ds.read("videos", columns=["video_id", "extras"], filter=filt).to_pylist():
+        try:
+            extras = json.loads(row["extras"]) if row["extras"] else {}
+        except ValueError:
+            continue
+        count = extras.get("rep_count") if isinstance(extras, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            out[row["video_id"]] = count
+    out.update(true_counts(ds, video_ids))
+    return out
 
 
 def clip_info(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> list[dict]:
@@ -715,27 +961,64 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
 # CLI
 # --------------------------------------------------------------------------------------------
 
+def count_report(ds: store.Dataset, results: Sequence[tuple[dict, CountResult]]) -> dict:
+    """The report of a dataset count: per clip, per exercise and overall (MAE/OBO where true
+    counts exist, :func:`expected_counts`).
+
+    Returns:
+        ``{"dataset", "clips": [...], "exercises": [...], "all": {...}}``; each exercise row has
+        its counter(s), clips, clips with a true count, MAE, OBO, the mean count and how many clips
+        counted 0.
+    """
+    truth = expected_counts(ds, [c["video_id"] for c, _ in results])
+    clips = []
+    for clip, res in results:
+        gt = truth.get(clip["video_id"])
+        fps = clip.get("fps") or DEFAULT_FPS
+        clips.append({"clip": clip["video_id"], "exercise": clip["exercise"], "counter": res.counter,
+                      "count": res.count, "truth": gt, "error": None if gt is None else res.count - gt,
+                      "period_s": None if res.period is None else round(res.period / fps, 2),
+                      "note": res.reason or ""})
+
+    def summary(rows: list[dict]) -> dict:
+        scored = [r for r in rows if r["truth"] is not None]
+        m = count_metrics([r["count"] for r in scored], [r["truth"] for r in scored]) if scored else {}
+        return {"counter": ", ".join(sorted({r["counter"] for r in rows})), "clips": len(rows),
+                "with_truth": len(scored), "mae": m.get("mae"), "obo": m.get("obo"),
+                "mean_count": float(np.mean([r["count"] for r in rows])) if rows else None,
+                "zero": sum(r["count"] == 0 for r in rows)}
+
+    exercises = [{"exercise": ex, **summary([r for r in clips if r["exercise"] == ex])}
+                 for ex in sorted({r["exercise"] for r in clips})]
+    return {"dataset": ds.name, "clips": clips, "exercises": exercises, "all": summary(clips)}
+
+
 @click.command("count")
 @click.argument("target")
 @click.option("--run", "run", default=None,
-              help="A trained gmm run (id or folder); default: the label-free periodic counter.")
+              help="A trained counter run (poserac or gmm; id or folder); default: the label-free periodic counter.")
 @click.option("--write", is_flag=True, help="Store the segments (origin model) in the dataset.")
 @click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
+@click.option("--split", default=None, help="Dataset: only clips of this split (e.g. test).")
+@click.option("--per-clip", is_flag=True, help="Dataset: also print one line per clip (the default with --clip).")
+@click.option("--json", "as_json", is_flag=True, help="Dataset: print the whole report (every clip) as JSON.")
 @click.option("--exercise", default=None,
               help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
 @click.option("--frames", type=int, default=None,
               help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
-def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], exercise: str | None,
-            frames: int | None) -> None:
+def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], split: str | None, per_clip: bool,
+            as_json: bool, exercise: str | None, frames: int | None) -> None:
     """Count repetitions in dataset TARGET (from its poses) or in a VIDEO file.
 
     \b
-    For a dataset: prints one line per clip (and MAE/OBO where true counts exist); --write stores
-    the repetitions and A/R states as model segments, annotated by the run id or 'periodic',
+    For a dataset: prints, per exercise, the counter, the clips, MAE and OBO where true counts
+    exist (repetition segments, or a corpus's count), the mean count and the clips counted 0
+    (--per-clip or --clip: one line per clip too; --json: everything as JSON); --write stores the
+    repetitions and A/R states as model segments, annotated by the run id or 'periodic',
     replacing that annotator's earlier ones.
     For a video file: extracts poses (cached by content), counts and prints JSON.
-    Without --run the label-free periodic counter is used; a gmm run falls back to it for
-    exercises it was not trained on.
+    Without --run the label-free periodic counter is used; a trained run (gymdata train poserac,
+    gymdata train gmm) falls back to it for exercises it was not trained on.
     """
     from gymdata.cli import format_table
     from gymdata.media import is_video
@@ -758,29 +1041,33 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
         raise InputError("no such video file or dataset", path=path,
                          hint="give a dataset name (gymdata list) or the path of a video file")
     ds = store.open_dataset(target)
-    results = count_dataset(ds, counter, list(clips) if clips else None)
-    truth = true_counts(ds, [c["video_id"] for c, _ in results])
-    rows = []
-    for clip, res in results:
-        gt = truth.get(clip["video_id"])
-        fps = clip.get("fps") or DEFAULT_FPS
-        rows.append([clip["video_id"], clip["exercise"], res.counter, res.count, gt,
-                     None if gt is None else res.count - gt,
-                     None if res.period is None else round(res.period / fps, 2), res.reason or ""])
-    click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows))
-    without = (len(clips) if clips else ds.count("videos")) - len(results)
+    selected = list(clips) if clips else None
+    if split is not None:
+        selected = [c["video_id"] for c in clip_info(ds, selected) if c["split"] == split]
+        if not selected:
+            raise InputError(f"no clip of split {split!r} in dataset {ds.name!r}", hint=f"see: gymdata info {ds.name}")
+    results = count_dataset(ds, counter, selected)
+    report = count_report(ds, results)
+    without = (len(selected) if selected is not None else ds.count("videos")) - len(results)
+    report["without_poses"] = without
+    if write:
+        report["written"] = write_segments(ds, {clip["video_id"]: res for clip, res in results})
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=_json_default))
+        return
+    if per_clip or clips:
+        columns = ["clip", "exercise", "counter", "count", "truth", "error", "period_s", "note"]
+        click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"],
+                                [[r[c] for c in columns] for r in report["clips"]]) + "\n")
+    columns = ["exercise", "counter", "clips", "with_truth", "mae", "obo", "mean_count", "zero"]
+    rows = [[r[c] for c in columns] for r in report["exercises"]]
+    if len(report["exercises"]) > 1:
+        rows.append(["all", *[report["all"][c] for c in columns[1:]]])
+    click.echo(format_table(["exercise", "counter", "clips", "with truth", "MAE", "OBO", "mean count", "counted 0"],
+                            rows))
     if without:
         click.echo(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
-    scored = [(clip["exercise"], res.count, truth[clip["video_id"]]) for clip, res in results
-              if clip["video_id"] in truth]
-    if scored:
-        summary = []
-        for ex in sorted({e for e, _, _ in scored}) + ["all"]:
-            sel = [(p, t) for e, p, t in scored if ex in ("all", e)]
-            m = count_metrics([p for p, _ in sel], [t for _, t in sel])
-            summary.append([ex, m["clips"], m["mae"], m["obo"]])
-        click.echo("\n" + format_table(["exercise", "clips", "MAE", "OBO"], summary))
     if write:
-        n = write_segments(ds, {clip["video_id"]: res for clip, res in results})
         annotators = ", ".join(sorted({res.counter for _, res in results}))
-        click.echo(f"wrote {n} segments of {len(results)} clip(s) to {ds.name!r} (origin model, annotator {annotators})")
+        click.echo(f"wrote {report['written']} segments of {len(results)} clip(s) to {ds.name!r} "
+                   f"(origin model, annotator {annotators})")

@@ -1,25 +1,41 @@
-"""GMM repetition counter (after PersonalPT): frames -> Active (A) / Resting (R) -> R -> A -> R counts.
+"""GMM repetition counter (after PersonalPT): a Gaussian mixture per state, frames -> Active (A) /
+Resting (R), and R -> A -> R counting.
 
-Per frame, mirror-invariant joint angles (:func:`baselines.counting.angle_features`: the mean and
-the difference of each left/right pair, from :func:`gymdata.features.joint_angles`) and, for
-sequences, their speed are standardised and scored by a Gaussian mixture fitted to the frames of
-the training clips. Each component k is mapped to ``P(A | k)``, from the shares of the Active and of
-the Resting frames it explains (classes weighted equally), and
-``P(A | frame) = sum_k P(k | frame) P(A | k)``. The per-frame probability is
-median-filtered, thresholded with hysteresis (enter A above ``enter``, leave below ``leave``), runs
-shorter than ``min_active_s`` / ``min_rest_s`` are absorbed by their neighbours, and every A run with
-R on both sides is one repetition.
+Per exercise, two Gaussian mixtures, one fitted to the Active frames and one to the Resting frames
+of the training clips (PersonalPT's "a Gaussian mixture per state"), on each of three per-frame
+views of the pose (:func:`baselines.poserac.view_features`, the learned counter's views):
 
-One model per exercise; one labelled clip of an exercise is enough ("one-shot"). Exercises the run
-was not trained on fall back to the label-free :class:`baselines.counting.PeriodicCounter`.
+* ``minmax``: the landmarks min-max normalised per frame and axis (the PoseRAC arrays' space);
+* ``centred``: x, y centred on the hips and divided by the torso length;
+* ``angles``: mirror-invariant joint angles (the mean and difference of each left/right pair).
+
+What makes it hold up on people, cameras and tempos it did not see:
+
+* view-invariant features: the mirror images of the training frames are added (a left-side camera
+  and a right-side one look alike), the angles are mirror-invariant, and per-frame normalisation
+  removes the body's size and place in the image;
+* the score of a frame is the log-likelihood ratio ``log p(x | A) - log p(x | R)``, averaged over
+  the three views (each centred on its median over the clip, then clipped to +-9): no threshold on
+  a probability whose level shifts from one person or camera to the next;
+* :func:`baselines.counting.count_states`: the score is fused with the label-free counter's motion
+  signal (:func:`baselines.counting.fuse_scores`: both standardised, the motion signal's sign taken
+  from the score), smoothed over a share of the clip's own
+  period (autocorrelation), frames switch state with hysteresis at levels relative to the clip's
+  score range, and two repetitions are at least a set share of the period apart (a minimum state
+  duration tied to the estimated period).
+
+One model per exercise; one labelled clip is enough ("one-shot"). Exercises the run was not trained
+on fall back to the label-free :class:`baselines.counting.PeriodicCounter`.
 
 Training labels (``gymdata train gmm --data NAME``) come from the ``segments`` table, model-made
-rows excluded: ``state`` segments labelled ``A``/``R`` where a clip has them, otherwise its
-``repetition`` segments (frames inside a repetition are A, the others R, which is how the sample
-corpus's ``truth.json`` defines its A/R runs; the first and last fifth of each repetition, still
-close to the rest pose, are left out of training). The run folder (``config.json``, ``metrics.json``,
-``model.npz``) follows :mod:`baselines.counting`; ``metrics.json`` holds, per exercise, the counting
-MAE/OBO of the GMM and of the periodic counter on the labelled clips not used for training.
+rows excluded: ``state`` segments labelled ``A``/``R`` where a clip has them (e.g. the salient
+poses of the ``pose-counting`` importer: ``salient2`` = A, ``salient1`` = R, or A/R runs labelled
+in the App), otherwise its ``repetition`` segments (frames inside a repetition are A, the others R;
+the first and last fifth of each repetition, still close to the rest pose, are left out). Clips
+whose ``extras.sequence`` is false hold isolated poses, not a time sequence. The run folder
+(``config.json``, ``metrics.json``, ``model.npz``) follows :mod:`baselines.counting`; ``metrics.json``
+holds, per exercise, the counting MAE/OBO of the GMM and of the periodic counter on the labelled
+clips not used for training.
 """
 
 from __future__ import annotations
@@ -34,65 +50,60 @@ from typing import Any
 
 import click
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, median_filter
 from sklearn.mixture import GaussianMixture
 
 from baselines.counting import (
-    DEFAULT_FPS,
     CountResult,
     PeriodicCounter,
-    angle_features,
-    check_run_id,
+    StateParams,
     count_metrics,
-    interpolate,
+    count_states,
+    motion_signal,
     new_run_id,
-    reps_from_states,
-    runs_root,
+    refuse_existing_run,
     save_run,
-    state_runs,
     true_counts,
     valid_frames,
 )
+from baselines.poserac import VIEWS, minmax, mirror, view_features
 from gymdata import labels, store
 from gymdata.errors import InputError
 
 MODEL = "gmm"
+#: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
+#: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
+DEFAULT_STATE = StateParams(smooth=0.1, quantile=90.0, level=0.25, min_gap=0.5, count_on="A")
+STATES = ("A", "R")
 
 
 @dataclass(frozen=True)
 class GMMParams:
-    """Hyper-parameters of :class:`GMMCounter` (times in seconds).
+    """Hyper-parameters of :class:`GMMCounter`.
 
     Attributes:
-        components: Mixture components per exercise.
+        components: Mixture components per state (at most the number of distinct frames).
         covariance: ``full``, ``diag``, ``tied`` or ``spherical`` (sklearn).
-        dims: 2 (image x, y) or 3 (x, y and MediaPipe's relative depth z) for the joint angles.
-        velocity: Add the speed of each angle feature (needs whole sequences, not single frames).
-        smooth_s: Gaussian smoothing of the angles over time (sigma).
-        median_s: Median filter of P(A) over time (window).
-        enter: P(A) above which an R run turns A.
-        leave: P(A) below which an A run turns R.
-        min_active_s: A runs shorter than this become R.
-        min_rest_s: R runs shorter than this (between two A runs) become A.
-        seed: Seed of the mixture's initialisation.
+        reg_covar: Added to the covariances' diagonal (standardised features: a floor on each
+            feature's spread, which keeps a mixture fitted to a few dozen frames usable).
+        views: Which pose views (a subset of :data:`baselines.poserac.VIEWS`).
+        mirror: Add the mirror image of every training frame.
+        seed: Seed of the mixtures' initialisation.
     """
 
-    components: int = 4
+    components: int = 2
     covariance: str = "full"
-    dims: int = 3
-    velocity: bool = False
-    smooth_s: float = 0.08
-    median_s: float = 0.3
-    enter: float = 0.6
-    leave: float = 0.4
-    min_active_s: float = 0.2
-    min_rest_s: float = 0.2
+    reg_covar: float = 1e-2
+    views: tuple[str, ...] = VIEWS
+    mirror: bool = True
     seed: int = 0
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> GMMParams:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        out = {k: v for k, v in doc.items() if k in known}
+        if "views" in out:
+            out["views"] = tuple(out["views"])
+        return cls(**out)
 
 
 @dataclass
@@ -101,12 +112,13 @@ class LabelledClip:
 
     Attributes:
         exercise: Normalised exercise name.
-        landmarks: ``(T, 33, >=3)`` image-normalised landmarks (zeros where no person).
+        landmarks: ``(T, 33, >=3)`` landmarks (zeros where no person).
         active: ``(T,)`` True for Active frames; frames marked neither way are left out via ``labelled``.
         labelled: ``(T,)`` True for frames that carry a label (default all).
         fps, width, height: As in the ``videos`` table (None if unknown).
         video_id: For reports.
-        sequence: False when ``landmarks`` are isolated poses (e.g. salient frames), not a clip.
+        sequence: False when ``landmarks`` are isolated poses (e.g. salient frames), not a clip
+            (recorded only: the mixtures score every frame alone, so both train alike).
     """
 
     exercise: str
@@ -122,67 +134,53 @@ class LabelledClip:
 
 @dataclass
 class ExerciseModel:
-    """The fitted model of one exercise: feature standardisation, mixture, component -> P(A)."""
+    """The fitted model of one exercise: per view, the feature standardisation and one mixture per
+    state (:data:`STATES`)."""
 
-    mean: np.ndarray
-    std: np.ndarray
-    mixture: GaussianMixture
-    p_active: np.ndarray
+    mean: dict[str, np.ndarray]
+    std: dict[str, np.ndarray]
+    mixtures: dict[tuple[str, str], GaussianMixture]
     frames: int
 
 
-def frame_features(landmarks: np.ndarray, params: GMMParams, fps: float | None = None,
-                   width: float | None = None, height: float | None = None, *, sequence: bool = True) -> np.ndarray:
-    """Per-frame GMM features: mirror-invariant joint angles (radians), then their speeds (radians
-    per second) when ``params.velocity``.
+def frame_features(landmarks: np.ndarray, views: Sequence[str] = VIEWS, width: float | None = None,
+                   height: float | None = None) -> dict[str, np.ndarray]:
+    """Per-frame features of each view (no smoothing over time: a frame is scored alone).
 
     Args:
-        landmarks: ``(T, 33, >=2)`` image-normalised landmarks; frames without a person (all
-            zeros) are interpolated from their neighbours.
-        params: Which features.
-        fps: Frames per second (speeds and smoothing).
-        width, height: Frame size (x is rescaled by width / height, z with it).
-        sequence: False when the frames are isolated poses, not a clip: no smoothing over time, and
-            zero speeds.
+        landmarks: ``(T, 33, >=3)`` landmarks (image-normalised or min-max normalised).
+        views: Which views.
+        width, height: Frame size (x is rescaled by width / height first, so x and y share a unit).
 
     Returns:
-        ``(T, D)`` features.
+        ``{view: (T, D)}``.
     """
-    lm = np.asarray(landmarks, np.float64)
-    fps = float(fps or DEFAULT_FPS)
-    pts = lm[..., : params.dims].copy()
+    lm = np.asarray(landmarks, np.float64)[..., :3]
     if width and height:
-        pts[..., 0] *= width / height
-        if params.dims == 3:
-            pts[..., 2] *= width / height  # MediaPipe's z is on the scale of x
-    valid = valid_frames(lm)
-    feats, _ = angle_features(pts)
-    if sequence and valid.sum() >= 2 and not valid.all():
-        feats = interpolate(feats, valid)
-    if sequence and len(feats) > 1:
-        feats = gaussian_filter1d(feats, max(params.smooth_s * fps, 0.5), axis=0, mode="nearest")
-    if not params.velocity:
-        return feats
-    speed = np.abs(np.gradient(feats, axis=0)) * fps if sequence and len(feats) > 1 else np.zeros_like(feats)
-    return np.concatenate([feats, speed], axis=1)
+        lm = lm.copy()
+        lm[..., 0] *= width / height
+    feats = view_features(minmax(lm))
+    return {v: feats[v] for v in views}
 
 
 class GMMCounter:
-    """Counts repetitions as R -> A -> R transitions of GMM-labelled frames (module docstring).
+    """Counts repetitions from the A/R log-likelihood ratio of per-state mixtures (module docstring).
 
     Args:
         models: One :class:`ExerciseModel` per exercise.
         params: Hyper-parameters.
         run_id: The run the counter was trained in (its annotator in ``segments``).
         fallback: Counter for other exercises (default :class:`PeriodicCounter`).
+        state: How scores become counts (default :data:`DEFAULT_STATE`).
     """
 
     def __init__(self, models: Mapping[str, ExerciseModel], params: GMMParams, run_id: str = MODEL,
-                 fallback: PeriodicCounter | None = None):
+                 fallback: PeriodicCounter | None = None, state: StateParams | None = None):
         self.models = dict(models)
         self.params = params
         self.run_id = run_id
         self.fallback = fallback or PeriodicCounter()
+        self.state = state or DEFAULT_STATE
 
     @property
     def exercises(self) -> list[str]:
@@ -191,66 +189,72 @@ class GMMCounter:
     # -- training ---------------------------------------------------------------------------
 
     @classmethod
-    def fit(cls, clips: Iterable[LabelledClip], params: GMMParams | None = None, run_id: str = MODEL) -> GMMCounter:
-        """Fit one mixture per exercise on the labelled frames of ``clips``.
+    def fit(cls, clips: Iterable[LabelledClip], params: GMMParams | None = None, run_id: str = MODEL,
+            state: StateParams | None = None) -> GMMCounter:
+        """Fit, per exercise and view, one mixture to the Active and one to the Resting frames.
 
         Raises:
-            InputError: If an exercise has no Active or no Resting frame.
+            InputError: If an exercise has no Active or no Resting frame, or a view is unknown.
         """
         params = params or GMMParams()
+        unknown = set(params.views) - set(VIEWS)
+        if unknown or not params.views:
+            raise InputError(f"unknown view(s) {', '.join(sorted(unknown)) or 'none given'}",
+                             hint=f"use some of {', '.join(VIEWS)}")
         per_ex: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         for clip in clips:
-            feats = frame_features(clip.landmarks, params, clip.fps, clip.width, clip.height, sequence=clip.sequence)
-            keep = valid_frames(clip.landmarks)
+            lm = np.asarray(clip.landmarks, np.float64)[..., :3]
+            keep = valid_frames(lm)
             if clip.labelled is not None:
                 keep = keep & np.asarray(clip.labelled, bool)
-            per_ex.setdefault(clip.exercise, []).append((feats[keep], np.asarray(clip.active, bool)[keep]))
+            if clip.width and clip.height:
+                lm = lm.copy()
+                lm[..., 0] *= clip.width / clip.height
+            per_ex.setdefault(clip.exercise, []).append((lm[keep], np.asarray(clip.active, bool)[keep]))
         models = {}
         for ex, parts in per_ex.items():
-            x = np.concatenate([f for f, _ in parts])
+            lm = np.concatenate([x for x, _ in parts])
             y = np.concatenate([a for _, a in parts])
             if y.all() or not y.any():
                 raise InputError(f"{ex}: training needs Active and Resting frames ({int(y.sum())} A, "
                                  f"{int((~y).sum())} R)", hint="label both states, or give clips with repetitions")
-            models[ex] = _fit_exercise(x, y, params)
-        return cls(models, params, run_id)
+            models[ex] = _fit_exercise(lm, y, params)
+        return cls(models, params, run_id, state=state)
 
     # -- inference --------------------------------------------------------------------------
 
+    def score(self, exercise: str, landmarks: np.ndarray, fps: float | None = None, width: float | None = None,
+              height: float | None = None) -> np.ndarray:
+        """Per-frame ``log p(x | A) - log p(x | R)``, averaged over the views (each centred on its
+        median over the clip and clipped to +-9)."""
+        model = self.models[exercise]
+        feats = frame_features(landmarks, list(model.mean), width, height)
+        out = np.zeros(len(landmarks))
+        for view, x in feats.items():
+            z = (x - model.mean[view]) / model.std[view]
+            llr = model.mixtures[(view, "A")].score_samples(z) - model.mixtures[(view, "R")].score_samples(z)
+            # centred on the clip's median before clipping: a camera or body the mixtures never saw
+            # can push every frame's ratio far to one side, and its ups and downs must survive
+            out += np.clip(llr - np.median(llr), -9.0, 9.0)
+        return out / len(feats)
+
     def active_probability(self, exercise: str, landmarks: np.ndarray, fps: float | None = None,
                            width: float | None = None, height: float | None = None) -> np.ndarray:
-        """Per-frame P(Active) for a clip of a trained exercise (before any smoothing)."""
-        model = self.models[exercise]
-        x = (frame_features(landmarks, self.params, fps, width, height) - model.mean) / model.std
-        return model.mixture.predict_proba(x) @ model.p_active
-
-    def states(self, p_active: np.ndarray, fps: float | None = None) -> list[tuple[int, int, str]]:
-        """A/R runs from per-frame P(A): median filter, hysteresis, minimum run lengths."""
-        p = self.params
-        fps = float(fps or DEFAULT_FPS)
-        if len(p_active) == 0:
-            return []
-        prob = median_filter(p_active, size=max(1, round(p.median_s * fps)) | 1, mode="nearest")
-        active = np.zeros(len(prob), bool)
-        on = prob[0] >= 0.5
-        for t, v in enumerate(prob):
-            on = v >= p.leave if on else v > p.enter
-            active[t] = on
-        active = _absorb(active, True, round(p.min_active_s * fps))
-        active = _absorb(active, False, round(p.min_rest_s * fps))
-        return state_runs(active)
+        """Per-frame P(Active) with equal priors (the logistic of :meth:`score`)."""
+        return 1.0 / (1.0 + np.exp(-self.score(exercise, landmarks, fps, width, height)))
 
     def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
               width: float | None = None, height: float | None = None) -> CountResult:
-        """Count one clip: with this exercise's mixture, else with the periodic fallback."""
+        """Count one clip: with this exercise's mixtures, else with the periodic fallback."""
         if exercise not in self.models:
             return self.fallback.count(landmarks, fps, width=width, height=height)
-        if valid_frames(landmarks).sum() < 2:
-            return CountResult(0, [], [(0, len(landmarks) - 1, "R")] if len(landmarks) else [], self.run_id,
-                               reason="no_person")
-        states = self.states(self.active_probability(exercise, landmarks, fps, width, height), fps)
-        reps = reps_from_states(states)
-        return CountResult(len(reps), reps, states, self.run_id, reason=None if reps else "static")
+        valid = valid_frames(landmarks)
+        if valid.sum() < 2:
+            n = len(landmarks)
+            return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
+        motion = motion_signal(landmarks, fps, width, height, self.fallback)
+        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
+                            motion=motion)
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -258,15 +262,19 @@ class GMMCounter:
         """The fitted parameters as named arrays (``model.npz``)."""
         out: dict[str, np.ndarray] = {}
         for ex, m in self.models.items():
-            g = m.mixture
-            out.update({f"{ex}/mean": m.mean, f"{ex}/std": m.std, f"{ex}/p_active": m.p_active,
-                        f"{ex}/weights": g.weights_, f"{ex}/means": g.means_, f"{ex}/covariances": g.covariances_,
-                        f"{ex}/precisions_cholesky": g.precisions_cholesky_, f"{ex}/frames": np.asarray(m.frames)})
+            out[f"{ex}/frames"] = np.asarray(m.frames)
+            for view in m.mean:
+                out[f"{ex}/{view}/mean"], out[f"{ex}/{view}/std"] = m.mean[view], m.std[view]
+                for st in STATES:
+                    g, key = m.mixtures[(view, st)], f"{ex}/{view}/{st}"
+                    out.update({f"{key}/weights": g.weights_, f"{key}/means": g.means_,
+                                f"{key}/covariances": g.covariances_,
+                                f"{key}/precisions_cholesky": g.precisions_cholesky_})
         return out
 
     @classmethod
     def load(cls, folder: str | Path) -> GMMCounter:
-        """Rebuild a counter from a run folder (``config.json`` + ``model.npz``)."""
+        """Rebuild a counter from a run folder (``config.json`` + ``model.npz``, no pickle)."""
         folder = Path(folder)
         try:
             return cls._load(folder)
@@ -285,42 +293,39 @@ class GMMCounter:
             arrays = {k: npz[k] for k in npz.files}
         models = {}
         for ex in config["exercises"]:
-            g = GaussianMixture(n_components=len(arrays[f"{ex}/weights"]), covariance_type=params.covariance)
-            g.weights_, g.means_ = arrays[f"{ex}/weights"], arrays[f"{ex}/means"]
-            g.covariances_, g.precisions_cholesky_ = arrays[f"{ex}/covariances"], arrays[f"{ex}/precisions_cholesky"]
-            g.converged_, g.n_iter_, g.lower_bound_ = True, 0, 0.0
-            g.n_features_in_ = g.means_.shape[1]
-            models[ex] = ExerciseModel(arrays[f"{ex}/mean"], arrays[f"{ex}/std"], g, arrays[f"{ex}/p_active"],
-                                       int(arrays[f"{ex}/frames"]))
-        return cls(models, params, config["run_id"])
+            mean, std, mixtures = {}, {}, {}
+            for view in params.views:
+                mean[view], std[view] = arrays[f"{ex}/{view}/mean"], arrays[f"{ex}/{view}/std"]
+                for st in STATES:
+                    key = f"{ex}/{view}/{st}"
+                    g = GaussianMixture(n_components=len(arrays[f"{key}/weights"]), covariance_type=params.covariance)
+                    g.weights_, g.means_ = arrays[f"{key}/weights"], arrays[f"{key}/means"]
+                    g.covariances_ = arrays[f"{key}/covariances"]
+                    g.precisions_cholesky_ = arrays[f"{key}/precisions_cholesky"]
+                    g.converged_, g.n_iter_, g.lower_bound_ = True, 0, 0.0
+                    g.n_features_in_ = g.means_.shape[1]
+                    mixtures[(view, st)] = g
+            models[ex] = ExerciseModel(mean, std, mixtures, int(arrays[f"{ex}/frames"]))
+        state = StateParams.from_json(config["state"]) if config.get("state") else None
+        return cls(models, params, config["run_id"], state=state)
 
 
-def _fit_exercise(x: np.ndarray, y: np.ndarray, params: GMMParams) -> ExerciseModel:
-    mean = x.mean(axis=0)
-    std = np.maximum(x.std(axis=0), 1e-6)
-    z = (x - mean) / std
-    k = min(params.components, len(np.unique(z, axis=0)))  # fewer distinct frames than components
-    mixture = GaussianMixture(n_components=k, covariance_type=params.covariance, reg_covar=1e-3,
-                              n_init=2, random_state=params.seed).fit(z)
-    resp = mixture.predict_proba(z)
-    # P(A | component) with balanced classes: Active frames usually outnumber Resting ones, and the
-    # rest pose's component would otherwise look half Active (a repetition starts and ends near it)
-    share_a, share_r = resp[y].mean(axis=0), resp[~y].mean(axis=0)
-    p_active = (share_a + 1e-3) / (share_a + share_r + 2e-3)
-    return ExerciseModel(mean, std, mixture, p_active, len(x))
-
-
-def _absorb(active: np.ndarray, value: bool, min_len: int) -> np.ndarray:
-    """Flip runs of ``value`` shorter than ``min_len`` frames that lie between two other runs."""
-    if min_len <= 1:
-        return active
-    out = active.copy()
-    runs = state_runs(out)
-    label = "A" if value else "R"
-    for i, (s, e, lab) in enumerate(runs):
-        if lab == label and e - s + 1 < min_len and 0 < i < len(runs) - 1:
-            out[s : e + 1] = not value
-    return out
+def _fit_exercise(landmarks: np.ndarray, active: np.ndarray, params: GMMParams) -> ExerciseModel:
+    if params.mirror:
+        norm = minmax(landmarks)
+        landmarks = np.concatenate([norm, mirror(norm)])
+        active = np.concatenate([active, active])
+    feats = frame_features(landmarks, params.views)
+    mean, std, mixtures = {}, {}, {}
+    for view, x in feats.items():
+        mean[view] = x.mean(axis=0)
+        std[view] = np.maximum(x.std(axis=0), 1e-6)
+        z = (x - mean[view]) / std[view]
+        for st, sel in (("A", active), ("R", ~active)):
+            k = max(1, min(params.components, len(np.unique(z[sel], axis=0))))  # fewer distinct frames than components
+            mixtures[(view, st)] = GaussianMixture(n_components=k, covariance_type=params.covariance,
+                                                   reg_covar=params.reg_covar, random_state=params.seed).fit(z[sel])
+    return ExerciseModel(mean, std, mixtures, len(landmarks))
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,11 +404,7 @@ def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int =
     from gymdata.features import load_pose_sequences
 
     params = params or GMMParams()
-    if run_id is not None:  # before any work: a run is never replaced (as for the other models)
-        check_run_id(run_id)
-        if (runs_root() / run_id).exists():
-            raise InputError(f"run {run_id!r} exists", path=runs_root() / run_id,
-                             hint="choose another --run-id, or remove the old run folder")
+    refuse_existing_run(run_id)  # before any work (as for the other models)
     ds = store.open_dataset(name)
     videos = {v["video_id"]: v for v in ds.read(
         "videos", columns=["video_id", "exercise", "fps", "width", "height", "num_frames", "split"]).to_pylist()}
@@ -457,7 +458,7 @@ def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int =
         metrics["exercises"][ex] = entry
     config = {"model": MODEL, "module": __name__, "run_id": run_id, "created_at": store.now().isoformat(),
               "dataset": name, "exercises": counter.exercises, "params": asdict(params),
-              "clips_per_exercise": clips_per_exercise, "split": split,
+              "state": asdict(counter.state), "clips_per_exercise": clips_per_exercise, "split": split,
               "labels": "segments (state A/R, else repetition), origin imported|human"}
     save_run(run_id, config, metrics, counter.arrays())
     return run_id, metrics

@@ -7,11 +7,12 @@ Three parts, each printed as a table and saved (with every per-clip row) to ``--
    counter, OBO and MAE per exercise, also on the even and odd rows separately. The sequences carry
    no frame rate; 30 fps is assumed. The periodic counter's global parameters were chosen on this
    set (see :class:`baselines.counting.PeriodicParams`), so these figures are in-sample.
-2. **GMM on Countix**: one mixture per exercise trained on the salient-pose frames of
-   ``annotation_pose/train.csv`` (training videos, disjoint from the test sequences; ``salient1``
-   taken as Resting, ``salient2`` as Active), on all training videos and one-shot (one training
-   video with at least 8 labelled frames, i.e. 4 repetitions, four seeds), evaluated on the same
-   test poses.
+2. **GMM on Countix**: the GMM counter (:mod:`baselines.gmm`: a mixture per state and pose view)
+   trained on the salient-pose frames of ``annotation_pose/train.csv`` (training videos, disjoint
+   from the test sequences; ``salient1`` taken as Resting, ``salient2`` as Active), on all training
+   videos and one-shot (one training video with at least 8 labelled frames, i.e. 4 repetitions,
+   four seeds), evaluated on the same test poses. ``benchmarks/bench_counters.py`` compares the
+   three counters through the store, with the in-sample / leave-one-exercise-out protocol.
 3. **Labelled videos** (``labels.csv``): video -> MediaPipe pose (:mod:`gymdata.pose`, cached by
    content) -> periodic count, per clip, with OBO / MAE over the rows with a count, the plank, the
    two resolutions of the same squat clip, and the held-out rows (run end to end; their counts are

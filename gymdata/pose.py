@@ -616,6 +616,8 @@ def extract_poses(
         if unknown:
             raise InputError(f"unknown video_id(s) {', '.join(sorted(unknown)[:5])} in dataset {name!r}")
         videos = [v for v in videos if v["video_id"] in wanted]
+    # pose-only clips (media_kind 'poses') have their corpus's landmarks and no media to run on
+    videos = [v for v in videos if v["media_kind"] != "poses"]
     info = {v["video_id"]: v for v in videos}
     report.clips = len(videos)
     committer = _Committer(ds, params, info, report, batch_frames)

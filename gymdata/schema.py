@@ -23,7 +23,8 @@ SCHEMA_VERSION = "1.0"
 NUM_LANDMARKS = 33
 LANDMARK_DIMS = 4  # x, y, z, visibility
 
-MEDIA_KINDS = ("video", "frames")
+#: ``poses``: a pose-only clip (the corpus ships landmarks, no media; ``path`` is the pose file).
+MEDIA_KINDS = ("video", "frames", "poses")
 VIEWS = ("frontal", "lateral", "rear", "overhead", "other")
 ORIGINS = ("imported", "human", "model")
 SEGMENT_KINDS = ("repetition", "phase", "state")
@@ -45,7 +46,8 @@ VIDEOS = pa.schema([
     _f("video_id", pa.string(), "Unique clip id within the dataset.", False),
     _f("corpus", pa.string(), "Source corpus (alex-gym-1, flex, ucf101, videos, sample, ...).", False),
     _f("path", pa.string(), "Clip location relative to the corpus root (file or frame folder/pattern).", False),
-    _f("media_kind", pa.string(), "video (a media file) or frames (a folder or list of images).", False),
+    _f("media_kind", pa.string(),
+       "video (a media file), frames (a folder or list of images) or poses (landmarks only, no media).", False),
     _f("exercise", pa.string(), "Normalised exercise name (gymdata.vocab).", False),
     _f("exercise_raw", pa.string(), "The corpus's own name for the exercise or class."),
     _f("subject", pa.string(), "Person (or UCF-101 group) performing; splits keep a subject on one side."),

@@ -63,7 +63,7 @@ VERSION = "1"
 _L_COLUMN = re.compile(r"^L(\d+)$")
 # Spellings of RepCount-A's type column that the vocabulary does not know.
 _TYPE_QUIRKS = {"squant": "squat", "jumpjack": "jumping_jack", "jumpjacks": "jumping_jack",
-                "benchpressing": "bench_press", "frontraise": "other", "battlerope": "other",
+                "benchpressing": "bench_press", "battlerope": "other",
                 "pommelhorse": "other", "others": "other"}
 
 
