@@ -381,6 +381,7 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
 
     from baselines.counting import PeriodicCounter
     from exporters import resize_frame
+    from gymdata.logs import quiet_native_stderr
     from gymdata.pose import _estimator  # the process's MediaPipe Pose, built once (video mode here)
 
     if scorer.n_views != 1:
@@ -388,8 +389,9 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
                          f"{', '.join(scorer.views)}", hint="train with --views any (or one view)")
     counter = PeriodicCounter()
     cap = _open_source(source)
-    estimator = _estimator(False)
-    estimator.reset()
+    with quiet_native_stderr():  # MediaPipe's C++ start-up logs (shown with --verbose)
+        estimator = _estimator(False)
+        estimator.reset()
     src_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     src_fps = src_fps if 1 <= src_fps <= 240 else 30.0
     window: deque = deque(maxlen=max(scorer.frames, int(round(window_s * src_fps))))
@@ -403,7 +405,8 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
             if not ok:
                 break
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            res = estimator.process(rgb)
+            with quiet_native_stderr():  # the graph logs at its first frame after a (re)start
+                res = estimator.process(rgb)
             lm = None
             if res.pose_landmarks is not None:
                 lm = np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], np.float32)

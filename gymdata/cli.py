@@ -20,6 +20,7 @@ import click
 
 from gymdata import __version__, registry, store
 from gymdata.errors import GymdataError, PluginError, ValidationError
+from gymdata.logs import set_verbose
 
 log = logging.getLogger("gymdata")
 
@@ -119,6 +120,7 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    set_verbose(verbose)  # third-party native logs (MediaPipe, TFLite) in this process and its workers
     if home is not None:
         os.environ["GYMDATA_HOME"] = str(home.absolute())
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -278,12 +280,23 @@ def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> 
 @click.option("--seed", default=0, show_default=True, help="Seed of the sample corpus.")
 @click.option("--subjects", default=6, show_default=True, help="Simulated people in the sample.")
 @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes.")
-@click.option("--force", is_flag=True, help="Regenerate and re-import even if up to date.")
-def demo(name: str, seed: int, subjects: int, workers: int, force: bool) -> None:
-    """The main job on the built-in sample: generate it, import it, validate, show info."""
+@click.option("--force", is_flag=True, help="Regenerate and redo every step even if up to date.")
+@click.option("--frames", "pose_frames", default=16, show_default=True, help="Frames per clip for BlazePose.")
+@click.option("--epochs", default=25, show_default=True, help="Training epochs of the pose baseline.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures of every step as JSON (steps go to stderr).")
+@click.pass_context
+def demo(ctx: click.Context, name: str, seed: int, subjects: int, workers: int, force: bool, pose_frames: int,
+         epochs: int, as_json: bool) -> None:
+    """The whole pipeline on the built-in sample: generate, import, poses, split, export, train, count, report.
+
+    Every step is skipped when its result is up to date, so a rerun takes seconds.
+    """
     from gymdata.demo import run_demo
 
-    run_demo(name=name, seed=seed, subjects=subjects, workers=workers, force=force)
+    figures = run_demo(name=name, seed=seed, subjects=subjects, workers=workers, force=force, pose_frames=pose_frames,
+                       epochs=epochs, verbose=bool((ctx.obj or {}).get("verbose")), to_stderr=as_json)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, default=str))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,6 +65,7 @@ import numpy as np
 from gymdata import store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import CorruptMediaError, GymdataError, InputError
+from gymdata.logs import quiet_native_stderr
 from gymdata.runner import ENGINES, run_tasks
 
 MEDIAPIPE_VERSION = "0.10.21"
@@ -344,17 +345,19 @@ def extract_clip(job: ClipJob) -> ClipResult:
             return ClipResult(job.video_id, key, job.signature, content, arrays, True, time.perf_counter() - start)
     indices = frame_indices(job.num_frames, job.params)
     checks = people_check_frames(list(range(job.num_frames)) if indices is None else indices.tolist())
-    pose = _estimator(job.params.static)
-    frames = prefetch(iter_clip(job.files, job.media_kind, indices))
-    try:
-        arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
-    finally:
-        frames.close()
-    row = {int(f): n for n, f in enumerate(arrays["frames"])}
-    checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
-    arrays["people_checked"] = np.asarray(checked, np.int32)
-    arrays["people_other"] = np.asarray(
-        [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
+    # MediaPipe's C++ logs (TFLite delegate, feedback manager...) come at every graph (re)start
+    with quiet_native_stderr():
+        pose = _estimator(job.params.static)
+        frames = prefetch(iter_clip(job.files, job.media_kind, indices))
+        try:
+            arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
+        finally:
+            frames.close()
+        row = {int(f): n for n, f in enumerate(arrays["frames"])}
+        checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
+        arrays["people_checked"] = np.asarray(checked, np.int32)
+        arrays["people_other"] = np.asarray(
+            [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
     try:
         cache.save(key, arrays)  # the per-clip commit: an interrupted run resumes from here
     except OSError:
