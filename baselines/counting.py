@@ -59,6 +59,7 @@ from scipy.signal import find_peaks
 
 from gymdata import store
 from gymdata.errors import InputError
+from gymdata.output import emit, json_option
 
 #: Frames per second assumed when a clip does not say (the usual web-video rate).
 DEFAULT_FPS = 30.0
@@ -677,6 +678,18 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
 # CLI
 # --------------------------------------------------------------------------------------------
 
+def format_video_count(report: Mapping[str, Any]) -> str:
+    """The one-line summary of :func:`count_video`'s report."""
+    line = (f"{report['video']}: {report['count']} repetition(s) ({report['counter']} counter, "
+            f"{report['frames_processed']} of {report['num_frames']} frames")
+    if report.get("period_s"):
+        line += f", period {report['period_s']:.2f} s"
+    line += ")"
+    if report.get("reason"):
+        line += f"; {report['reason']}"
+    return line + "  (--json: repetitions and A/R states)"
+
+
 @click.command("count")
 @click.argument("target")
 @click.option("--run", "run", default=None,
@@ -687,15 +700,17 @@ def count_video(path: str | Path, counter=None, *, exercise: str | None = None, 
               help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
 @click.option("--frames", type=int, default=None,
               help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
+@json_option
 def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], exercise: str | None,
-            frames: int | None) -> None:
+            frames: int | None, as_json: bool) -> None:
     """Count repetitions in dataset TARGET (from its poses) or in a VIDEO file.
 
     \b
     For a dataset: prints one line per clip (and MAE/OBO where true counts exist); --write stores
     the repetitions and A/R states as model segments, annotated by the run id or 'periodic',
     replacing that annotator's earlier ones.
-    For a video file: extracts poses (cached by content), counts and prints JSON.
+    For a video file: extracts poses (cached by content), counts and prints a summary line
+    (--json: the whole report, with the repetitions and A/R states in frame numbers).
     Without --run the label-free periodic counter is used; a gmm run falls back to it for
     exercises it was not trained on.
     """
@@ -714,7 +729,8 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
             exercise = vocab.normalise(exercise)
         elif len(getattr(counter, "exercises", ())) == 1:  # a run of one exercise: that one
             exercise = counter.exercises[0]
-        click.echo(json.dumps(count_video(path, counter, exercise=exercise, frames=frames), indent=2))
+        report = count_video(path, counter, exercise=exercise, frames=frames)
+        emit(report, format_video_count(report))
         return
     if is_video(path) or "/" in target:
         raise InputError("no such video file or dataset", path=path,
@@ -722,27 +738,35 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], e
     ds = store.open_dataset(target)
     results = count_dataset(ds, counter, list(clips) if clips else None)
     truth = true_counts(ds, [c["video_id"] for c, _ in results])
-    rows = []
+    rows, docs = [], []
     for clip, res in results:
         gt = truth.get(clip["video_id"])
         fps = clip.get("fps") or DEFAULT_FPS
         rows.append([clip["video_id"], clip["exercise"], res.counter, res.count, gt,
                      None if gt is None else res.count - gt,
                      None if res.period is None else round(res.period / fps, 2), res.reason or ""])
-    click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows))
+    lines = [format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"], rows)]
+    docs = [dict(zip(["video_id", "exercise", "counter", "count", "truth", "error", "period_s", "reason"], row))
+            for row in rows]
     without = (len(clips) if clips else ds.count("videos")) - len(results)
     if without:
-        click.echo(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
+        lines.append(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
     scored = [(clip["exercise"], res.count, truth[clip["video_id"]]) for clip, res in results
               if clip["video_id"] in truth]
+    metrics = {}
     if scored:
         summary = []
         for ex in sorted({e for e, _, _ in scored}) + ["all"]:
             sel = [(p, t) for e, p, t in scored if ex in ("all", e)]
             m = count_metrics([p for p, _ in sel], [t for _, t in sel])
+            metrics[ex] = m
             summary.append([ex, m["clips"], m["mae"], m["obo"]])
-        click.echo("\n" + format_table(["exercise", "clips", "MAE", "OBO"], summary))
+        lines.append("\n" + format_table(["exercise", "clips", "MAE", "OBO"], summary))
+    written = None
     if write:
-        n = write_segments(ds, {clip["video_id"]: res for clip, res in results})
+        written = write_segments(ds, {clip["video_id"]: res for clip, res in results})
         annotators = ", ".join(sorted({res.counter for _, res in results}))
-        click.echo(f"wrote {n} segments of {len(results)} clip(s) to {ds.name!r} (origin model, annotator {annotators})")
+        lines.append(f"wrote {written} segments of {len(results)} clip(s) to {ds.name!r} "
+                     f"(origin model, annotator {annotators})")
+    emit({"dataset": ds.name, "clips": docs, "metrics": metrics, "without_poses": without,
+          "segments_written": written}, lines)

@@ -49,6 +49,7 @@ from torch import nn
 
 from baselines.training import LabelSpace, Net, load_run, model_inputs, open_part
 from gymdata.errors import GymdataError, InputError
+from gymdata.output import emit, json_option
 
 log = logging.getLogger("gymdata")
 
@@ -642,7 +643,7 @@ def format_live(stats: dict) -> str:
 @click.option("--window", "window_s", type=float, default=3.0, show_default=True, help="--live: seconds judged.")
 @click.option("--every", type=int, default=8, show_default=True, help="--live: judge every N frames.")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a summary.")
+@json_option
 def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: Path | None, no_overlay: bool,
                   counter_run: str | None, headless: bool | None, max_frames: int | None, window_s: float, every: int,
                   device: str, as_json: bool) -> None:
@@ -672,7 +673,8 @@ def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: 
 @click.option("--onnx", "onnx_", is_flag=True, required=True, help="Export to ONNX (the only format so far).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="The .onnx file (default RUN/model.onnx).")
-def export_model_command(run: str, onnx_: bool, output: Path | None) -> None:
+@json_option
+def export_model_command(run: str, onnx_: bool, output: Path | None, as_json: bool) -> None:
     """Export trained run RUN for deployment, and check the export against PyTorch.
 
     \b
@@ -680,5 +682,5 @@ def export_model_command(run: str, onnx_: bool, output: Path | None) -> None:
     """
     result = export_onnx(run, output)
     diffs = ", ".join(f"{k} {v:.2g}" for k, v in result["max_abs_diff"].items())
-    click.echo(f"wrote {result['onnx']} (+ {Path(result['sidecar']).name}); onnxruntime matches PyTorch "
-               f"(max abs diff: {diffs})")
+    emit(result, f"wrote {result['onnx']} (+ {Path(result['sidecar']).name}); onnxruntime matches PyTorch "
+         f"(max abs diff: {diffs})")

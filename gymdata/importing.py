@@ -25,6 +25,7 @@ import click
 from gymdata import store
 from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import MediaInfo, is_video, probe_video
+from gymdata.output import emit, json_option, json_requested
 from gymdata.runner import run_tasks
 from gymdata.store import Transaction
 from gymdata.validate import validate
@@ -53,8 +54,9 @@ def import_options(func: Callable) -> Callable:
     @click.option("--force", is_flag=True, help="Re-import even if the dataset is up to date.")
     @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes for probing.")
     @click.option("--quiet", is_flag=True, help="No progress bar.")
+    @json_option
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, as_json: bool = False, **kwargs):  # --json is read by ImportReport.echo
         return func(*args, **kwargs)
 
     return wrapper
@@ -83,6 +85,10 @@ class ImportReport:
         return out
 
     def echo(self) -> None:
+        """Print the summary (skipped inputs on stderr), or the report as JSON with ``--json``."""
+        if json_requested():
+            emit(self, [], True)
+            return
         for line in self.lines():
             click.echo(line, err=line.startswith(("skipped", "  ")))
 

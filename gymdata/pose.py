@@ -66,6 +66,7 @@ from gymdata import store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import CorruptMediaError, GymdataError, InputError
 from gymdata.logs import quiet_native_stderr
+from gymdata.output import emit, json_option
 from gymdata.runner import ENGINES, run_tasks
 
 MEDIAPIPE_VERSION = "0.10.21"
@@ -717,8 +718,9 @@ def _count_committed(report: PoseReport, vid: str, quality: dict) -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder (default $GYMDATA_POSE_CACHE or $GYMDATA_HOME/cache/pose).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
 def command(name: str, workers: int, frames: int | None, engine: str, force: bool, cache_dir: Path | None,
-            quiet: bool) -> None:
+            quiet: bool, as_json: bool) -> None:
     """Extract MediaPipe BlazePose landmarks for every clip of dataset NAME.
 
     Every frame in video (tracking) mode, or T sampled frames with --frames T. Results are cached by
@@ -727,5 +729,4 @@ def command(name: str, workers: int, frames: int | None, engine: str, force: boo
     """
     report = extract_poses(name, workers=workers, frames=frames, engine=engine, force=force, cache_dir=cache_dir,
                            progress=not quiet)
-    for line in report.lines():
-        click.echo(line)
+    emit(report, report.lines())

@@ -16,6 +16,22 @@ def _table(df: pd.DataFrame) -> str:
     return format_table(list(df.columns), rows)
 
 
+def summary_dict(ds: Dataset) -> dict:
+    """The machine form of :func:`summarise`: sources, table sizes, clips per corpus/exercise/view/split."""
+    counts = ds.row_counts()
+    doc = {"name": ds.name, "path": str(ds.path), "schema_version": ds.meta["schema_version"],
+           "updated_at": ds.meta.get("updated_at"), "sources": ds.sources, "tables": counts, "clips": []}
+    if counts.get("videos"):
+        videos = ds.df("videos", columns=["video_id", "corpus", "exercise", "view", "split", "subject", "num_frames"])
+        keys = ["corpus", "exercise", "view", "split"]
+        grouped = (videos.fillna({k: "-" for k in keys}).groupby(keys, dropna=False)
+                   .agg(clips=("video_id", "size"), subjects=("subject", "nunique"), frames=("num_frames", "sum"))
+                   .reset_index())
+        doc["clips"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                        for row in grouped.to_dict(orient="records")]
+    return doc
+
+
 def summarise(ds: Dataset) -> str:
     """A multi-line report: sources, table sizes, clips by corpus/exercise/view/split, labels."""
     out = [f"dataset {ds.name}  (schema {ds.meta['schema_version']}, {ds.path})"]
