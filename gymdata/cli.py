@@ -115,7 +115,7 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     splits, export, and train the baselines.
 
     \b
-    Start with:   gymdata demo          (sample corpus -> import -> info)
+    Start with:   gymdata demo          (the whole pipeline on a built-in sample)
     Then:         gymdata info sample
     Datasets live under ./gymdata-data (or --home / $GYMDATA_HOME).
     """
