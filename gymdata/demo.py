@@ -186,6 +186,11 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
     _step(2, f"importing it: videos as {name!r}, the ALEX-GYM-1 layout as {alex!r}, then validating")
     flags = ["-j", str(workers)] + (["--force"] if force else [])
     videos = source / "videos"
+
+    def version(ds_name: str) -> str | None:
+        return store.open_dataset(ds_name).meta.get("updated_at") if ds_name in store.list_datasets() else None
+
+    before = {n: version(n) for n in (name, alex)}
     with _quiet(verbose):
         _importer("videos", [str(videos), "--name", name, "--meta", str(videos / "subjects.csv"), *flags])
         _importer("repcount", [str(videos / "repcount.csv"), "--name", name])
@@ -199,7 +204,7 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
         _say(f"{ds_name}: {counts.get('videos', 0)} clips, "
              + ", ".join(f"{n} {t}" for t, n in labels.items()) + (f", {counts['poses']:,} pose frames"
                                                                     if counts.get("poses") else "")
-             + "; valid")
+             + "; valid" + ("  (up to date)" if before[ds_name] == ds.meta.get("updated_at") else ""))
         figures.setdefault("datasets", {})[ds_name] = counts
 
     # 3. poses ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_demo_runs_the_whole_pipeline_and_reruns_cheaply():
     code, out, err = run_cli(*DEMO, "--json")
     assert code == 0, err
     figures = json.loads(out)  # --json: stdout is the machine form, the steps went to stderr
-    assert "already generated" in err and "(already made)" in err and err.count("(up to date)") == 4
+    assert "already generated" in err and "(already made)" in err and err.count("(up to date)") == 6  # both imports and the four read-only steps
     assert "0 extracted" in err
     assert figures["split"]["sample"]["leaks"] is False and 0 <= figures["counting"]["obo"] <= 1
     assert 0 <= figures["baseline"]["hamming_loss"] <= 1 and figures["poses"]["detection_rate"] > 0.5
