@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make demo   - create .venv, install gymdata and its pinned dependencies, run the main job on the sample
-#   make test   - same install, then the whole test suite
+#   make test   - same install (and Debian's chromium when root), then the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,7 +11,7 @@ SHELL  := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: install demo test clean
+.PHONY: install demo test browser clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,22 @@ install: $(STAMP)
 demo: install
 	$(BIN)/gymdata demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
+
+# The one system package a test needs: Debian's chromium for the App browser test (tests/test_app_e2e.py).
+# Installed when running as root with apt-get; otherwise one line says so and that test is skipped.
+# (Nothing needs ffmpeg/ffprobe: gymdata probes and encodes media with PyAV and writes FiftyOne's
+# video metadata itself.)
+browser:
+	@command -v chromium >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "could not install chromium: the browser test will be skipped"; \
+	else \
+	  echo "chromium is not installed and cannot be installed here (as root: apt-get install chromium): the browser test will be skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) gymdata-data .pytest_cache

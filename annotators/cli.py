@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from gymdata.output import emit, json_option
+
 _URI_HELP = "MongoDB URI of a shared FiftyOne database (default: $FIFTYONE_DATABASE_URI or FiftyOne's embedded one)."
 
 
@@ -38,27 +40,28 @@ def fiftyone_group() -> None:
               help="Also offer the criteria of another store dataset (repeatable), e.g. sample-alex for sample.")
 @click.option("-j", "--workers", default=2, show_default=True, help="Processes encoding frame folders to MP4.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@json_option
 def push_cmd(name: str, fo_name: str | None, database_uri: str | None, pose_source: str | None,
-             criteria_from: tuple[str, ...], workers: int, quiet: bool) -> None:
+             criteria_from: tuple[str, ...], workers: int, quiet: bool, as_json: bool) -> None:
     """Create or update the FiftyOne dataset of store dataset NAME (one sample per clip, views grouped)."""
     from annotators.push import push
 
     report = push(name, fo_name=fo_name, pose_source=pose_source, criteria_from=criteria_from, workers=workers,
                   progress=not quiet, database_uri=database_uri)
-    for line in report.lines():
-        click.echo(line)
+    emit(report, report.lines())
 
 
 @fiftyone_group.command("pull")
 @click.argument("name")
 @_fo_name_option
 @_database_option
-def pull_cmd(name: str, fo_name: str | None, database_uri: str | None) -> None:
+@json_option
+def pull_cmd(name: str, fo_name: str | None, database_uri: str | None, as_json: bool) -> None:
     """Append the labels made in FiftyOne to store dataset NAME, with who and when (idempotent)."""
     from annotators.pull import pull
 
-    for line in pull(name, fo_name=fo_name, database_uri=database_uri).lines():
-        click.echo(line)
+    report = pull(name, fo_name=fo_name, database_uri=database_uri)
+    emit(report, report.lines())
 
 
 @click.command("app")
@@ -84,10 +87,12 @@ def app_cmd(name: str, fo_name: str | None, database_uri: str | None, address: s
               help="Folder for agreement.png and agreement.json (default $GYMDATA_HOME/reports/NAME).")
 @click.option("--annotator", "annotators", multiple=True, help="Only these annotators (repeatable).")
 @click.option("--include-imported", is_flag=True, help="Count the corpus's own labels as one more rater.")
-def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], include_imported: bool) -> None:
+@json_option
+def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], include_imported: bool,
+                  as_json: bool) -> None:
     """Agreement between annotators: kappa per criterion, ICC of scores, repetition counts, segment IoU."""
     from annotators.agreement import run_agreement
 
     report = run_agreement(name, out=out, annotators=annotators or None, include_imported=include_imported)
-    click.echo(report.table())
-    click.echo(f"\nwrote {report.png} and {report.json}")
+    emit({"dataset": name, "raters": report.raters, "rows": report.rows, "png": report.png, "json": report.json},
+         [report.table(), f"\nwrote {report.png} and {report.json}"])

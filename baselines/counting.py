@@ -65,6 +65,7 @@ from scipy.signal import find_peaks
 
 from gymdata import labels, store
 from gymdata.errors import InputError
+from gymdata.output import emit, json_option
 
 #: Frames per second assumed when a clip does not say (the usual web-video rate).
 DEFAULT_FPS = 30.0
@@ -993,6 +994,18 @@ def count_report(ds: store.Dataset, results: Sequence[tuple[dict, CountResult]])
     return {"dataset": ds.name, "clips": clips, "exercises": exercises, "all": summary(clips)}
 
 
+def format_video_count(report: Mapping[str, Any]) -> str:
+    """The one-line summary of :func:`count_video`'s report."""
+    line = (f"{report['video']}: {report['count']} repetition(s) ({report['counter']} counter, "
+            f"{report['frames_processed']} of {report['num_frames']} frames")
+    if report.get("period_s"):
+        line += f", period {report['period_s']:.2f} s"
+    line += ")"
+    if report.get("reason"):
+        line += f"; {report['reason']}"
+    return line + "  (--json: repetitions and A/R states)"
+
+
 @click.command("count")
 @click.argument("target")
 @click.option("--run", "run", default=None,
@@ -1001,7 +1014,7 @@ def count_report(ds: store.Dataset, results: Sequence[tuple[dict, CountResult]])
 @click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
 @click.option("--split", default=None, help="Dataset: only clips of this split (e.g. test).")
 @click.option("--per-clip", is_flag=True, help="Dataset: also print one line per clip (the default with --clip).")
-@click.option("--json", "as_json", is_flag=True, help="Dataset: print the whole report (every clip) as JSON.")
+@json_option
 @click.option("--exercise", default=None,
               help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
 @click.option("--frames", type=int, default=None,
@@ -1016,7 +1029,8 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], s
     (--per-clip or --clip: one line per clip too; --json: everything as JSON); --write stores the
     repetitions and A/R states as model segments, annotated by the run id or 'periodic',
     replacing that annotator's earlier ones.
-    For a video file: extracts poses (cached by content), counts and prints JSON.
+    For a video file: extracts poses (cached by content), counts and prints a summary line
+    (--json: the whole report, with the repetitions and A/R states in frame numbers).
     Without --run the label-free periodic counter is used; a trained run (gymdata train poserac,
     gymdata train gmm) falls back to it for exercises it was not trained on.
     """
@@ -1035,7 +1049,8 @@ def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], s
             exercise = vocab.normalise(exercise)
         elif len(getattr(counter, "exercises", ())) == 1:  # a run of one exercise: that one
             exercise = counter.exercises[0]
-        click.echo(json.dumps(count_video(path, counter, exercise=exercise, frames=frames), indent=2))
+        report = count_video(path, counter, exercise=exercise, frames=frames)
+        emit(report, format_video_count(report))
         return
     if is_video(path) or "/" in target:
         raise InputError("no such video file or dataset", path=path,

@@ -68,6 +68,7 @@ from baselines.counting import (
 from baselines.poserac import VIEWS, minmax, mirror, view_features
 from gymdata import labels, store
 from gymdata.errors import InputError
+from gymdata.output import emit, json_option
 
 MODEL = "gmm"
 #: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
@@ -473,8 +474,9 @@ def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int =
 @click.option("--components", default=GMMParams.components, show_default=True, help="Mixture components.")
 @click.option("--seed", default=0, show_default=True, help="Seed (clip choice, mixture initialisation).")
 @click.option("--run-id", default=None, help="Run id (default gmm-<dataset>-<UTC time>).")
+@json_option
 def command(name: str, exercises: tuple[str, ...], clips_per_exercise: int, split: str | None, components: int,
-            seed: int, run_id: str | None) -> None:
+            seed: int, run_id: str | None, as_json: bool) -> None:
     """Train the GMM repetition counter (Active/Resting frames, one-shot per exercise).
 
     Saves the run in $GYMDATA_HOME/runs/<run-id>/ and prints, per exercise, the counting MAE/OBO of
@@ -492,6 +494,6 @@ def command(name: str, exercises: tuple[str, ...], clips_per_exercise: int, spli
         g, p = m.get("gmm", {}), m.get("periodic", {})
         rows.append([ex, len(m["train_clips"]), m["train_frames"], m["eval_clips"], g.get("mae"), g.get("obo"),
                      p.get("mae"), p.get("obo")])
-    click.echo(format_table(["exercise", "train clips", "train frames", "eval clips", "gmm MAE", "gmm OBO",
-                             "periodic MAE", "periodic OBO"], rows))
-    click.echo(f"run {run} saved in {store.home() / 'runs' / run}")
+    emit({"run": run, "run_dir": str(store.home() / "runs" / run), "metrics": metrics},
+         [format_table(["exercise", "train clips", "train frames", "eval clips", "gmm MAE", "gmm OBO",
+                        "periodic MAE", "periodic OBO"], rows), f"run {run} saved in {store.home() / 'runs' / run}"])

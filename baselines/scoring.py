@@ -49,6 +49,7 @@ from torch import nn
 
 from baselines.training import LabelSpace, Net, load_run, model_inputs, open_part
 from gymdata.errors import GymdataError, InputError
+from gymdata.output import emit, json_option
 
 log = logging.getLogger("gymdata")
 
@@ -390,6 +391,7 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
 
     from baselines.counting import PeriodicCounter
     from exporters import resize_frame
+    from gymdata.logs import quiet_native_stderr
     from gymdata.pose import _estimator  # the process's MediaPipe Pose, built once (video mode here)
 
     if scorer.n_views != 1:
@@ -397,8 +399,9 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
                          f"{', '.join(scorer.views)}", hint="train with --views any (or one view)")
     counter = PeriodicCounter()
     cap = _open_source(source)
-    estimator = _estimator(False)
-    estimator.reset()
+    with quiet_native_stderr():  # MediaPipe's C++ start-up logs (shown with --verbose)
+        estimator = _estimator(False)
+        estimator.reset()
     src_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     src_fps = src_fps if 1 <= src_fps <= 240 else 30.0
     window: deque = deque(maxlen=max(scorer.frames, int(round(window_s * src_fps))))
@@ -412,7 +415,8 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
             if not ok:
                 break
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            res = estimator.process(rgb)
+            with quiet_native_stderr():  # the graph logs at its first frame after a (re)start
+                res = estimator.process(rgb)
             lm = None
             if res.pose_landmarks is not None:
                 lm = np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], np.float32)
@@ -648,7 +652,7 @@ def format_live(stats: dict) -> str:
 @click.option("--window", "window_s", type=float, default=3.0, show_default=True, help="--live: seconds judged.")
 @click.option("--every", type=int, default=8, show_default=True, help="--live: judge every N frames.")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a summary.")
+@json_option
 def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: Path | None, no_overlay: bool,
                   counter_run: str | None, headless: bool | None, max_frames: int | None, window_s: float, every: int,
                   device: str, as_json: bool) -> None:
@@ -678,7 +682,8 @@ def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: 
 @click.option("--onnx", "onnx_", is_flag=True, required=True, help="Export to ONNX (the only format so far).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="The .onnx file (default RUN/model.onnx).")
-def export_model_command(run: str, onnx_: bool, output: Path | None) -> None:
+@json_option
+def export_model_command(run: str, onnx_: bool, output: Path | None, as_json: bool) -> None:
     """Export trained run RUN for deployment, and check the export against PyTorch.
 
     \b
@@ -686,5 +691,5 @@ def export_model_command(run: str, onnx_: bool, output: Path | None) -> None:
     """
     result = export_onnx(run, output)
     diffs = ", ".join(f"{k} {v:.2g}" for k, v in result["max_abs_diff"].items())
-    click.echo(f"wrote {result['onnx']} (+ {Path(result['sidecar']).name}); onnxruntime matches PyTorch "
-               f"(max abs diff: {diffs})")
+    emit(result, f"wrote {result['onnx']} (+ {Path(result['sidecar']).name}); onnxruntime matches PyTorch "
+         f"(max abs diff: {diffs})")

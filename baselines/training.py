@@ -57,6 +57,7 @@ from baselines.counting import RUN_RESULTS, check_run_id, new_run_id, run_path, 
 from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
 from gymdata.errors import InputError
 from gymdata.safety import naming
+from gymdata.output import emit, json_option
 
 log = logging.getLogger("gymdata")
 
@@ -659,6 +660,7 @@ def train_options(lr: float, batch_size: int = 16, views: str = "frontal,lateral
             click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA."),
             click.option("--run-id", help="Name of the run folder (default <model>-<export>-<time>)."),
             click.option("--resume", "resume", metavar="RUN", help="Continue an interrupted run (its config is reused)."),
+            json_option,  # read by run_train_command (json_requested)
         ]
         for opt in reversed(options):
             fn = opt(fn)
@@ -929,7 +931,7 @@ def train_and_test(config: dict, model: Net, *, param_groups: list[dict] | None 
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), help="Another export of the same dataset.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--threshold", type=float, default=THRESHOLD, show_default=True, help="Probability of 'met'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option
 def evaluate_command(run: str, part: str | None, data: Path | None, device: str, threshold: float, as_json: bool) -> None:
     """Evaluate trained run RUN (id or folder): Hamming loss, per-criterion F1/accuracy, score
     MAE/RMSE, Spearman rho and relative L2, per exercise."""
@@ -941,7 +943,9 @@ def evaluate_command(run: str, part: str | None, data: Path | None, device: str,
 def run_train_command(model_name: str, module: str, opts: dict, params: dict,
                       build_fn: Callable[[dict], tuple[Net, list | None]], *, video: bool, pose: bool) -> dict:
     """What every ``gymdata train MODEL`` command does: set up (or resume) the run, build the
-    model, train, test, print the test tables and where the run is. Returns the config."""
+    model, train, test, print the test tables and where the run is (both as JSON with ``--json``).
+    Returns the config."""
+    opts = {k: v for k, v in opts.items() if k != "as_json"}  # printing only: not part of the run's config
     config = start_run(model_name, module, opts, params, video=video, pose=pose)
     config["resumed"] = bool(opts.get("resume"))
     seed_everything(config["train"]["seed"])  # the initial weights depend on the seed only
@@ -958,7 +962,7 @@ def run_train_command(model_name: str, module: str, opts: dict, params: dict,
         elif isinstance(exc, KeyboardInterrupt):
             click.echo(f"interrupted: resume with gymdata train {model_name} --resume {config['run_id']}", err=True)
         raise
-    if "text" in result:
-        click.echo(result["text"])
-    click.echo(f"run folder: {config['run_dir']}")
+    text = result.pop("text", None)
+    emit({"run": config["run_id"], "run_dir": str(config["run_dir"]), "result": result},
+         [*([text] if text else []), f"run folder: {config['run_dir']}"])
     return config

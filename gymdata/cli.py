@@ -20,6 +20,8 @@ import click
 
 from gymdata import __version__, registry, store
 from gymdata.errors import GymdataError, PluginError, ValidationError
+from gymdata.logs import set_verbose
+from gymdata.output import emit, json_option
 
 log = logging.getLogger("gymdata")
 
@@ -113,12 +115,13 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     splits, export, and train the baselines.
 
     \b
-    Start with:   gymdata demo          (sample corpus -> import -> info)
+    Start with:   gymdata demo          (the whole pipeline on a built-in sample)
     Then:         gymdata info sample
     Datasets live under ./gymdata-data (or --home / $GYMDATA_HOME).
     """
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    set_verbose(verbose)  # third-party native logs (MediaPipe, TFLite) in this process and its workers
     if home is not None:
         os.environ["GYMDATA_HOME"] = str(home.absolute())
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -151,8 +154,9 @@ def _describe_formats() -> list[str]:
 @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes (media formats).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--list-formats", is_flag=True, help="List the formats and their options, then exit.")
+@json_option
 def export_group(name: str | None, out: Path | None, fmt: str | None, split: str | None, overwrite: bool,
-                 options: tuple[str, ...], workers: int, quiet: bool, list_formats: bool) -> None:
+                 options: tuple[str, ...], workers: int, quiet: bool, list_formats: bool, as_json: bool) -> None:
     """Export dataset NAME (or one split of it) to folder OUT in format F.
 
     \b
@@ -163,7 +167,8 @@ def export_group(name: str | None, out: Path | None, fmt: str | None, split: str
     from gymdata.errors import InputError
 
     if list_formats:
-        click.echo("\n".join(_describe_formats()))
+        lines = _describe_formats()
+        emit({"formats": sorted(registry.available("gymdata.exporters")), "lines": lines}, lines)
         return
     if not name or out is None:
         raise click.UsageError("NAME and OUT are required (gymdata export NAME --format F OUT)")
@@ -179,7 +184,7 @@ def export_group(name: str | None, out: Path | None, fmt: str | None, split: str
         parsed[key.strip()] = value
     ds = store.open_dataset(name)
     result = exporter(ds, out, split=split, overwrite=overwrite, workers=workers, progress=not quiet, **parsed)
-    click.echo(str(result))
+    emit(result, str(result))
 
 
 @cli.group("train", cls=PluginGroup, plugin_group="gymdata.models")
@@ -188,13 +193,14 @@ def train_group() -> None:
 
 
 @cli.command("list")
-def list_cmd() -> None:
+@json_option
+def list_cmd(as_json: bool) -> None:
     """List the datasets in the store."""
     names = store.list_datasets()
     if not names:
-        click.echo(f"no datasets in {store.home()} (try: gymdata demo)")
+        emit([], f"no datasets in {store.home()} (try: gymdata demo)")
         return
-    rows, damaged = [], []
+    rows, docs, damaged = [], [], []
     for name in names:
         try:  # one damaged dataset must not hide the others
             ds = store.open_dataset(name)
@@ -203,65 +209,83 @@ def list_cmd() -> None:
             rows.append([name, corpora, counts.get("videos", 0), counts.get("poses", 0),
                          sum(counts.get(t, 0) for t in ("criteria", "scores", "segments", "penalties")),
                          ds.meta["updated_at"][:19].replace("T", " ")])
+            docs.append({"name": name, "path": str(ds.path), "corpora": [s["corpus"] for s in ds.sources],
+                         "tables": counts, "updated_at": ds.meta["updated_at"]})
         except (GymdataError, KeyError, TypeError, AttributeError) as exc:
             detail = exc if isinstance(exc, GymdataError) else f"dataset.json lacks {exc}"
             damaged.append(f"warning: dataset {name!r} is damaged: {detail}")
             rows.append([name, "DAMAGED", None, None, None, "-"])
-    click.echo(format_table(["dataset", "corpora", "clips", "pose frames", "labels", "updated (UTC)"], rows))
+            docs.append({"name": name, "damaged": str(detail)})
+    emit(docs, format_table(["dataset", "corpora", "clips", "pose frames", "label rows", "updated (UTC)"], rows))
     for line in damaged:
         click.echo(line, err=True)
 
 
 @cli.command()
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option
 def info(name: str, as_json: bool) -> None:
     """Show what a dataset holds: clips by corpus, exercise, view and split, and its current labels
     per kind with who made them (the label history and model predictions apart)."""
-    from gymdata import summary
+    from gymdata.summary import summarise, summary_dict
 
     ds = store.open_dataset(name)
     if as_json:
-        click.echo(json.dumps(summary.info(ds), indent=2, default=str))
+        emit(summary_dict(ds), [], True)
     else:
-        click.echo(summary.summarise(ds))
+        click.echo(summarise(ds))
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--no-media", is_flag=True, help="Do not check that media files exist.")
-def validate(name: str, no_media: bool) -> None:
+@json_option
+def validate(name: str, no_media: bool, as_json: bool) -> None:
     """Check a dataset: schema, ranges, references, frames vs poses. Exits 1 on any problem."""
     from gymdata.validate import check
 
     ds = store.open_dataset(name)
     problems = check(ds, check_media=not no_media)
     if problems:
-        for p in problems:
-            click.echo(f"FAIL {p}", err=True)
+        if as_json:
+            emit({"dataset": name, "valid": False, "problems": problems}, [], True)
+        else:
+            for p in problems:
+                click.echo(f"FAIL {p}", err=True)
         raise ValidationError(f"dataset {name!r}: {len(problems)} problem(s)")
-    counts = ", ".join(f"{t} {n}" for t, n in ds.row_counts().items())
-    click.echo(f"ok: dataset {name!r} is valid ({counts})")
+    counts = ds.row_counts()
+    emit({"dataset": name, "valid": True, "problems": [], "tables": counts},
+         f"ok: dataset {name!r} is valid ({', '.join(f'{t} {n}' for t, n in counts.items())})")
 
 
 @cli.command()
 @click.argument("table", required=False)
-def schema(table: str | None) -> None:
+@json_option
+def schema(table: str | None, as_json: bool) -> None:
     """Print the unified schema (all tables, or one)."""
+    from gymdata.errors import InputError
     from gymdata.schema import SCHEMA_VERSION, TABLES, describe
 
+    if table and table not in {spec.name for spec in TABLES.values()}:
+        raise InputError(f"no table {table!r} in the schema", hint=f"tables: {', '.join(t.name for t in TABLES.values())}")
+    lines, doc = [], {"schema_version": SCHEMA_VERSION, "tables": {}}
     for spec in TABLES.values():
         if table and spec.name != table:
             continue
-        click.echo(f"\n{spec.name}: {spec.description}  (schema {SCHEMA_VERSION})")
-        rows = [[n, t, "" if nullable else "required", d] for n, t, nullable, d in describe(spec.name)]
-        click.echo(format_table(["column", "type", "", "description"], rows))
+        cols = describe(spec.name)
+        doc["tables"][spec.name] = {"description": spec.description, "columns": [
+            {"name": n, "type": t, "nullable": nullable, "description": d} for n, t, nullable, d in cols]}
+        lines.append(f"\n{spec.name}: {spec.description}  (schema {SCHEMA_VERSION})")
+        rows = [[n, t, "" if nullable else "required", d] for n, t, nullable, d in cols]
+        lines.append(format_table(["column", "type", "", "description"], rows))
+    emit(doc, lines)
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def remove(name: str, yes: bool) -> None:
+@json_option
+def remove(name: str, yes: bool, as_json: bool) -> None:
     """Delete a dataset from the store."""
     from gymdata.errors import SchemaError
 
@@ -272,7 +296,7 @@ def remove(name: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"delete dataset {name!r} at {path}?", abort=True)
     store.remove(name)
-    click.echo(f"removed {name}")
+    emit({"removed": name, "path": str(path)}, f"removed {name}")
 
 
 @cli.command()
@@ -281,7 +305,8 @@ def remove(name: str, yes: bool) -> None:
 @click.option("--subjects", default=6, show_default=True, help="Number of simulated people.")
 @click.option("--takes", default=2, show_default=True, help="Takes per subject and exercise.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> None:
+@json_option
+def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool, as_json: bool) -> None:
     """Generate the synthetic sample corpus (ALEX-GYM-1 layout + plain videos) into OUT."""
     from gymdata.errors import DatasetExistsError, InputError
     from gymdata.safety import guard_output
@@ -298,7 +323,13 @@ def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> 
                                  hint="pass --overwrite to replace it, or choose another OUT") from None
     except ValueError as exc:
         raise InputError(str(exc), hint="see gymdata sample --help") from None
-    click.echo(json.dumps(summary, indent=2, default=str))
+    emit({"out": str(out.absolute()), **summary}, [
+        f"wrote the sample corpus (seed {seed}) to {out}: {summary['subjects']} people, {summary['takes']} takes, "
+        f"{summary['repetitions']} repetitions, {summary['n_videos']} videos, {summary['frames']:,} frames, "
+        f"{summary['bytes'] / 1e6:.1f} MB",
+        f"  {out / summary['alex']}/ (ALEX-GYM-1 layout), {out / summary['videos']}/ (H.264 + CSVs), "
+        f"{out / summary['truth']} (ground truth)",
+        f"  next: gymdata import videos {out / summary['videos']} --name NAME"])
 
 
 @cli.command()
@@ -306,12 +337,23 @@ def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool) -> 
 @click.option("--seed", default=0, show_default=True, help="Seed of the sample corpus.")
 @click.option("--subjects", default=6, show_default=True, help="Simulated people in the sample.")
 @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes.")
-@click.option("--force", is_flag=True, help="Regenerate and re-import even if up to date.")
-def demo(name: str, seed: int, subjects: int, workers: int, force: bool) -> None:
-    """The main job on the built-in sample: generate it, import it, validate, show info."""
+@click.option("--force", is_flag=True, help="Regenerate and redo every step even if up to date.")
+@click.option("--frames", "pose_frames", default=16, show_default=True, help="Frames per clip for BlazePose.")
+@click.option("--epochs", default=25, show_default=True, help="Training epochs of the pose baseline.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures of every step as JSON (steps go to stderr).")
+@click.pass_context
+def demo(ctx: click.Context, name: str, seed: int, subjects: int, workers: int, force: bool, pose_frames: int,
+         epochs: int, as_json: bool) -> None:
+    """The whole pipeline on the built-in sample: generate, import, poses, split, export, train, count, report.
+
+    Every step is skipped when its result is up to date, so a rerun takes seconds.
+    """
     from gymdata.demo import run_demo
 
-    run_demo(name=name, seed=seed, subjects=subjects, workers=workers, force=force)
+    figures = run_demo(name=name, seed=seed, subjects=subjects, workers=workers, force=force, pose_frames=pose_frames,
+                       epochs=epochs, verbose=bool((ctx.obj or {}).get("verbose")), to_stderr=as_json)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, default=str))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,6 +35,7 @@ import click
 from gymdata import store
 from gymdata.errors import DatasetExistsError, InputError, ValidationError
 from gymdata.media import MediaInfo, is_video, probe_video
+from gymdata.output import emit, json_option, json_requested
 from gymdata.runner import run_tasks
 from gymdata.store import Transaction
 from gymdata.validate import validate
@@ -65,8 +66,10 @@ def import_options(func: Callable) -> Callable:
                   help="Re-import even if human labels of clips that changed or left the source are dropped.")
     @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes for probing.")
     @click.option("--quiet", is_flag=True, help="No progress bar.")
+    @json_option
     @functools.wraps(func)
-    def wrapper(*args, drop_labels: bool = False, **kwargs):
+    def wrapper(*args, drop_labels: bool = False, as_json: bool = False, **kwargs):
+        # --json is read by ImportReport.echo
         if "name" in kwargs:  # a bad or reserved name fails before any input is read
             store.check_name(kwargs["name"])
         # every importer's command reaches run_import; the flag travels there without each
@@ -113,6 +116,10 @@ class ImportReport:
         return out
 
     def echo(self) -> None:
+        """Print the summary (skipped inputs on stderr), or the report as JSON with ``--json``."""
+        if json_requested():
+            emit(self, [], True)
+            return
         for line in self.lines():
             click.echo(line, err=line.startswith(("skipped", "  ")))
 

@@ -65,6 +65,8 @@ import numpy as np
 from gymdata import store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import CorruptMediaError, GymdataError, InputError
+from gymdata.logs import quiet_native_stderr
+from gymdata.output import emit, json_option
 from gymdata.runner import ENGINES, run_tasks
 
 MEDIAPIPE_VERSION = "0.10.21"
@@ -344,17 +346,19 @@ def extract_clip(job: ClipJob) -> ClipResult:
             return ClipResult(job.video_id, key, job.signature, content, arrays, True, time.perf_counter() - start)
     indices = frame_indices(job.num_frames, job.params)
     checks = people_check_frames(list(range(job.num_frames)) if indices is None else indices.tolist())
-    pose = _estimator(job.params.static)
-    frames = prefetch(iter_clip(job.files, job.media_kind, indices))
-    try:
-        arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
-    finally:
-        frames.close()
-    row = {int(f): n for n, f in enumerate(arrays["frames"])}
-    checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
-    arrays["people_checked"] = np.asarray(checked, np.int32)
-    arrays["people_other"] = np.asarray(
-        [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
+    # MediaPipe's C++ logs (TFLite delegate, feedback manager...) come at every graph (re)start
+    with quiet_native_stderr():
+        pose = _estimator(job.params.static)
+        frames = prefetch(iter_clip(job.files, job.media_kind, indices))
+        try:
+            arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
+        finally:
+            frames.close()
+        row = {int(f): n for n, f in enumerate(arrays["frames"])}
+        checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
+        arrays["people_checked"] = np.asarray(checked, np.int32)
+        arrays["people_other"] = np.asarray(
+            [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
     try:
         cache.save(key, arrays)  # the per-clip commit: an interrupted run resumes from here
     except OSError:
@@ -716,8 +720,9 @@ def _count_committed(report: PoseReport, vid: str, quality: dict) -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder (default $GYMDATA_POSE_CACHE or $GYMDATA_HOME/cache/pose).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
 def command(name: str, workers: int, frames: int | None, engine: str, force: bool, cache_dir: Path | None,
-            quiet: bool) -> None:
+            quiet: bool, as_json: bool) -> None:
     """Extract MediaPipe BlazePose landmarks for every clip of dataset NAME.
 
     Every frame in video (tracking) mode, or T sampled frames with --frames T. Results are cached by
@@ -726,5 +731,4 @@ def command(name: str, workers: int, frames: int | None, engine: str, force: boo
     """
     report = extract_poses(name, workers=workers, frames=frames, engine=engine, force=force, cache_dir=cache_dir,
                            progress=not quiet)
-    for line in report.lines():
-        click.echo(line)
+    emit(report, report.lines())

@@ -26,6 +26,7 @@ import pandas as pd
 from gymdata import store
 from gymdata.labels import current as current_labels
 from gymdata.labels import rep_counts
+from gymdata.output import emit, json_option
 from gymdata.splits import ClipLabels, available_splits, clip_labels, default_split, leakage_report, part_order
 from gymdata.store import Dataset
 
@@ -343,8 +344,9 @@ def write_report(ds: Dataset, out: str | Path) -> Path:
 @click.argument("name")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write (default ./<NAME>-report); replaced if it exists.")
-def command(name: str, out: Path | None) -> None:
+@json_option
+def command(name: str, out: Path | None, as_json: bool) -> None:
     """Write an HTML report with plots of dataset NAME: clips, subjects, labels, poses, repetitions, leakage."""
     ds = store.open_dataset(name)
     page = write_report(ds, out or Path(f"{name}-report"))
-    click.echo(f"report written to {page}")
+    emit({"dataset": name, "page": str(page), "folder": str(page.parent)}, f"report written to {page}")

@@ -61,6 +61,7 @@ import pyarrow.parquet as pq
 
 from gymdata import labels, store
 from gymdata.errors import InputError
+from gymdata.output import emit, json_option
 from gymdata.store import Dataset
 
 PARTS = ("train", "val", "test")
@@ -754,10 +755,11 @@ def list_lines(ds: Dataset) -> list[str]:
               help="Write the split into videos.split (default: yes for group, no otherwise).")
 @click.option("--dry-run", is_flag=True, help="Print the leakage report; store nothing.")
 @click.option("--list", "list_only", is_flag=True, help="List the dataset's splits and exit.")
-@click.option("--json", "as_json", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the leakage report(s) as JSON to this file.")
+@json_option
 def command(name: str, scheme: str, ratios: str, seed: int, folds: int, no_stratify: bool, save_as: str | None,
-            make_default: bool | None, dry_run: bool, list_only: bool, as_json: Path | None) -> None:
+            make_default: bool | None, dry_run: bool, list_only: bool, report_file: Path | None, as_json: bool) -> None:
     """Make a leakage-free split of dataset NAME and print its leakage report.
 
     \b
@@ -772,12 +774,12 @@ def command(name: str, scheme: str, ratios: str, seed: int, folds: int, no_strat
     """
     ds = store.open_dataset(name)
     if list_only:
-        for line in list_lines(ds):
-            click.echo(line)
+        emit({"dataset": name, "splits": stored_splits(ds)}, list_lines(ds))
         return
     result = make_split(ds, scheme, ratios=ratios, seed=seed, folds=folds, stratify=not no_stratify,
                         save_as=save_as, default=make_default, dry_run=dry_run)
-    for line in result.lines():
-        click.echo(line)
-    if as_json is not None:
-        store.atomic_write_bytes(as_json, json.dumps([r.to_dict() for r in result.reports], indent=2).encode())
+    reports = [r.to_dict() for r in result.reports]
+    if report_file is not None:
+        store.atomic_write_bytes(report_file, json.dumps(reports, indent=2).encode())
+    emit({"dataset": name, "reports": reports, "saved": result.saved, "splits": list(result.splits),
+          "default": result.default}, result.lines())

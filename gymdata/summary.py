@@ -17,12 +17,21 @@ def _table(df: pd.DataFrame) -> str:
     return format_table(list(df.columns), rows)
 
 
-def info(ds: Dataset) -> dict:
-    """``gymdata info --json``: sources, table sizes, and labels (current, predictions, history)."""
-    return {"dataset": ds.name, "path": str(ds.path), "schema_version": ds.meta["schema_version"],
-            "sources": [{k: s.get(k) for k in ("corpus", "root", "importer", "version", "imported_at")}
-                        for s in ds.sources],
-            "tables": ds.row_counts(), **labels.summary(ds)}
+def summary_dict(ds: Dataset) -> dict:
+    """The machine form of :func:`summarise` (``gymdata info --json``): sources, table sizes, clips per
+    corpus/exercise/view/split, and labels (current, predictions, history: :func:`gymdata.labels.summary`)."""
+    counts = ds.row_counts()
+    doc = {"name": ds.name, "path": str(ds.path), "schema_version": ds.meta["schema_version"],
+           "updated_at": ds.meta.get("updated_at"), "sources": ds.sources, "tables": counts, "clips": []}
+    if counts.get("videos"):
+        videos = ds.df("videos", columns=["video_id", "corpus", "exercise", "view", "split", "subject", "num_frames"])
+        keys = ["corpus", "exercise", "view", "split"]
+        grouped = (videos.fillna({k: "-" for k in keys}).groupby(keys, dropna=False)
+                   .agg(clips=("video_id", "size"), subjects=("subject", "nunique"), frames=("num_frames", "sum"))
+                   .reset_index())
+        doc["clips"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                        for row in grouped.to_dict(orient="records")]
+    return {**doc, **labels.summary(ds)}
 
 
 def summarise(ds: Dataset) -> str:

@@ -8,8 +8,10 @@ its pose, and the panel) is kept as ``artifacts/app_e2e.png`` (or under ``$GYMDA
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -36,18 +38,27 @@ def app_log(url: str) -> str:
 
 
 def stop_tree(proc: subprocess.Popen) -> None:
-    """Stop a process and every process below it (the App server outlives its parent otherwise)."""
+    """Stop a process and every process below it (the App server outlives its parent otherwise).
+
+    Any of them may already have exited (or exit while this runs): that is the goal, not an error.
+    """
     import psutil
 
+    procs = []
     try:
-        procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        parent = psutil.Process(proc.pid)
+        procs = [parent, *parent.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return
+        pass
     for p in procs:
-        p.terminate()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
     _, alive = psutil.wait_procs(procs, timeout=15)
     for p in alive:
-        p.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # whatever else is left in its session
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
 
@@ -118,8 +129,21 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
                     except sync_api.TimeoutError:
                         browser_log.append(f"modal not open after click {attempt + 1}")
                 modal.wait_for()  # the clip is open before the panel loads
-                page.locator('[data-cy="panel-tab-gym_labels"]').click()
-                clip = panel.locator("h4").first.inner_text().strip()  # the panel's title: the clip's video_id
+                # the plugin's panel registers once the App has loaded the plugin (slow under load): wait for
+                # its tab, open it, and wait for the panel's title; a click lost while the modal lays out is retried
+                tab = page.locator('[data-cy="panel-tab-gym_labels"]')
+                title = panel.locator("h4").first
+                deadline = time.monotonic() + 180
+                while True:
+                    tab.click(timeout=max(1_000, int((deadline - time.monotonic()) * 1000)))
+                    try:
+                        title.wait_for(timeout=30_000)
+                        break
+                    except sync_api.TimeoutError:
+                        browser_log.append("panel not shown after clicking its tab")
+                        if time.monotonic() > deadline:
+                            raise
+                clip = title.inner_text().strip()  # the panel's title: the clip's video_id
             except sync_api.Error as exc:
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "app_e2e_failed.png"))

@@ -96,6 +96,9 @@ def test_count_cli_on_a_video_file(realdata, pose_cache):
     path = realdata / "computervision" / "data" / "videos" / "pushup_correct_001.mp4"
     code, out, err = run_cli("count", str(path), "--frames", "20", env={"GYMDATA_POSE_CACHE": pose_cache})
     assert code == 0, err
+    assert out.count("\n") == 1 and "pushup_correct_001.mp4: 1 repetition(s) (periodic counter, 20 of" in out
+    code, out, err = run_cli("count", str(path), "--frames", "20", "--json", env={"GYMDATA_POSE_CACHE": pose_cache})
+    assert code == 0, err
     import json
 
     res = json.loads(out)

@@ -6,7 +6,9 @@ Each test gets its own database on a test ``mongod`` (tests/fo_support.py) and i
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
 from gymdata.errors import DatasetNotFoundError, ValidationError
+from gymdata.media import probe_video
 from tests.conftest import run_cli
 from tests.fo_support import CRITERIA, NUM_FRAMES, fo_db, make_store, mongod  # noqa: F401 (fixtures)
 
@@ -66,10 +69,17 @@ def test_push_builds_groups_media_and_labels(pushed):
     assert takes == {frozenset({"s0_frontal", "s0_lateral"}), frozenset({"s1_frontal", "s1_lateral"})}
 
     s = sample_of(dataset, "s0_lateral")
-    computed = fo.VideoMetadata.build_for(s.filepath)  # ffprobe: what the App would compute
-    for key in ("frame_width", "frame_height", "total_frame_count", "size_bytes", "mime_type"):
-        assert s.metadata[key] == computed[key], key
-    assert s.metadata.frame_rate == pytest.approx(computed.frame_rate)
+    # push writes the metadata itself (no ffprobe); it must describe the file the App plays
+    probed = probe_video(s.filepath, exact=True)  # PyAV, independent of the store's rows
+    assert (s.metadata.frame_width, s.metadata.frame_height) == (probed.width, probed.height)
+    assert s.metadata.total_frame_count == probed.num_frames
+    assert s.metadata.frame_rate == pytest.approx(probed.fps)
+    assert s.metadata.size_bytes == Path(s.filepath).stat().st_size and s.metadata.mime_type == "video/mp4"
+    if shutil.which("ffprobe"):  # and what FiftyOne would compute, where its ffprobe is installed
+        computed = fo.VideoMetadata.build_for(s.filepath)
+        for key in ("frame_width", "frame_height", "total_frame_count", "size_bytes", "mime_type"):
+            assert s.metadata[key] == computed[key], key
+        assert s.metadata.frame_rate == pytest.approx(computed.frame_rate)
 
     crit = {c.label: c for c in s.criteria.classifications}
     assert set(crit) == set(CRITERIA["lateral"])
