@@ -161,5 +161,5 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
     score = ds.df("scores", filter={"origin": "human"})
     assert score[["video_id", "annotator", "value"]].values.tolist() == [[clip, ANNOTATOR, 82.0]]
     reps = ds.df("segments", filter={"origin": "human"})
-    assert set(reps["annotator"]) == {ANNOTATOR} and [29, 39] in reps[["start_frame", "end_frame"]].values.tolist()
+    assert set(reps["annotator"]) == {ANNOTATOR} and [30, 40] in reps[["start_frame", "end_frame"]].values.tolist()
     assert (ARTIFACTS / "app_e2e.png").stat().st_size > 20_000
