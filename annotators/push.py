@@ -355,7 +355,7 @@ def _pulled_prefix(log: list[dict], pulled: set[str]) -> int:
 
 def push(name: str, *, fo_name: str | None = None, pose_source: str | None = None,
          criteria_from: list[str] | tuple[str, ...] = (), workers: int = 2, progress: bool = True,
-         database_uri: str | None = None) -> PushReport:
+         database_uri: str | None = None, blind_for: str | None = None) -> PushReport:
     """Create or update the FiftyOne dataset of a store dataset (see the module docstring).
 
     Args:
@@ -368,6 +368,9 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
         workers: Processes encoding frame folders to MP4.
         progress: Show progress bars.
         database_uri: MongoDB URI of a shared FiftyOne database (default: FiftyOne's configuration).
+        blind_for: Blind double labelling: the labels shown are this annotator's own and the imported
+            ones, never another annotator's (:func:`gymdata.labels.blind`). The FiftyOne dataset
+            should be this annotator's own (``fo_name``).
 
     Raises:
         DatasetNotFoundError: If a store dataset does not exist.
@@ -406,7 +409,6 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     videos = videos[videos["video_id"].isin(mp4)].reset_index(drop=True)
     ids = videos["video_id"].tolist()
     poses = load_poses(ds, ids, pose_source)
-    by_clip = labels_by_clip(ds, ids)
     pulled = {e["id"] for e in read_ledger(ds)}
     score_names = sorted(set(ds.df("scores", columns=["name"])["name"])) if ds.has("scores") else []
 
@@ -418,11 +420,17 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
             raise GymdataError(f"FiftyOne dataset {fo_name!r} was not pushed from store dataset {name!r}"
                                + (f" but from {owner!r}" if owner else ""),
                                hint="choose another --fo-name, or delete it in FiftyOne first")
+        was_blind = foapi.gymdata_info(dataset).get("blind_for")
+        if was_blind and blind_for and was_blind != blind_for:
+            raise GymdataError(f"FiftyOne dataset {fo_name!r} is the blind copy of {was_blind!r}, not of {blind_for!r}",
+                               hint=f"give {blind_for} a FiftyOne dataset of their own: --fo-name {name}-{blind_for}")
+        blind_for = blind_for or was_blind  # pushing again keeps a blind copy blind
     else:
         dataset = fo.Dataset(fo_name, persistent=True)
         slices = [s for _, s in _group_keys(videos)]
         dataset.add_group_field(foapi.GROUP_FIELD, default="frontal" if "frontal" in slices else slices[0])
 
+    by_clip = labels_by_clip(ds, ids, blind_for=blind_for)
     coll = dataset._sample_collection
     existing = {d["video_id"]: d for d in coll.find({"video_id": {"$in": ids}},
                                                     {"video_id": 1, "group": 1, "gymdata_fp": 1})}
@@ -498,6 +506,7 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     dataset.info["gymdata"] = {
         "store": name, "store_path": str(ds.path), "pushed_at": stamp.isoformat(),
         "criteria": catalogue, "score_names": score_names, "knowledge_graph": _knowledge_graph(ds),
+        "blind_for": blind_for,
     }
     dataset.skeletons = {foapi.POSE_FIELD: fo.KeypointSkeleton(labels=list(foapi.LANDMARK_NAMES),
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
