@@ -279,6 +279,14 @@ def _declare_schema(fo, dataset, score_names: list[str], *, frames: bool) -> Non
             dataset._merge_frame_field_schema(todo_frames)
 
 
+def _annotate_schemas(dataset) -> None:
+    """Let FiftyOne's Annotate mode edit the segment fields on its timeline (edits adopted by our code)."""
+    fields = [f for f in foapi.ANNOTATE_FIELDS if f not in (dataset.active_label_schemas or [])]
+    if fields:
+        dataset.set_label_schemas(dataset.generate_label_schemas(fields=list(foapi.ANNOTATE_FIELDS)))
+        dataset.activate_label_schemas(fields)
+
+
 def _slice_name(row: Mapping[str, Any]) -> str:
     if isinstance(row.get("view"), str) and row["view"]:
         return row["view"]
@@ -464,6 +472,8 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
         rows = by_clip.get(vid, {})
         pose = poses.get(vid)
         fp = hashlib.sha1(f"{_pose_digest(pose)}\0{mp4[vid]}\0{int(row['num_frames'])}".encode()).hexdigest()
+        if vid in existing:  # Annotate-mode changes become logged edits before the fields are re-rendered
+            foapi.adopt_outside_edits(dataset, existing[vid]["_id"])
         while True:  # compare-and-swap against annotators editing while we push
             doc = coll.find_one({"video_id": vid}, {"gymdata_log": 1, "gymdata_rev": 1, "gymdata_base": 1,
                                                     "gymdata_base_len": 1, "gymdata_fp": 1})
@@ -511,5 +521,6 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     dataset.skeletons = {foapi.POSE_FIELD: fo.KeypointSkeleton(labels=list(foapi.LANDMARK_NAMES),
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
     dataset.save()
+    _annotate_schemas(dataset)
     report.seconds = time.perf_counter() - start
     return report

@@ -86,3 +86,27 @@ def test_app_first_push_is_blind_for_its_annotator_and_takes_criteria_from(fo_db
     assert foapi.gymdata_info(ben)["blind_for"] == "ben"
     assert foapi.exercise_criteria(ben, "squat", "lateral") == ["Hips back L", "Depth L"]
     assert foapi.gymdata_info(ana).get("blind_for") is None
+
+
+def test_an_edit_in_fiftyones_annotate_mode_is_pulled_with_its_annotator(fo_db, tmp_path):
+    make_store(tmp_path)
+    push("clips", fo_name="clips-ana", blind_for="ana", progress=False)
+    dataset = fo_db.load_dataset("clips-ana")
+    assert set(foapi.ANNOTATE_FIELDS) <= set(dataset.active_label_schemas)  # the timeline can edit them
+    # what Annotate mode does: write the field itself, no author, no gymdata log entry
+    s = _sample(dataset, "s1_frontal")
+    first = s.repetitions.detections[0]
+    first.support = [first.support[0] + 2, first.support[1] + 3]  # dragged on the timeline
+    s.repetitions.detections.append(fo_db.TemporalDetection(label="rep", support=[22, 24]))  # "new" at the playhead
+    s.save()
+    # a later labelling edit through gymdata must not undo it
+    _edit(dataset, "s1_frontal", L.make_edit("score", "ana", value=71))
+    s = _sample(dataset, "s1_frontal")
+    assert sorted(d.support for d in s.repetitions.detections) == [[5, 14], [13, 21], [22, 24]]
+    report = pull("clips", fo_name="clips-ana")
+    assert report.by_annotator == {"ana": 3}  # moved, added, and the score
+    reps = current(store.open_dataset("clips"), "segments", video_ids=["s1_frontal"])
+    reps = reps[reps["kind"] == "repetition"]
+    assert sorted(zip(reps["start_frame"], reps["end_frame"], reps["annotator"])) == [
+        (4, 13, "ana"), (12, 20, "ana"), (21, 23, "ana")]
+    assert pull("clips", fo_name="clips-ana").edits == 0  # adopted once
