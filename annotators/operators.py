@@ -551,6 +551,18 @@ class GymLabelsPanel(foo.Panel):
 
         self._edit(ctx, make)
 
+    def on_next(self, ctx):
+        """Open the next clip of the labelling queue (:mod:`annotators.queue`)."""
+        from annotators.queue import next_clip
+
+        who = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
+        row = next_clip(ctx.dataset, who, self._shown(ctx))
+        if row is None:
+            self._load(ctx, "no other clip in this dataset")
+            return
+        ctx.trigger("open_sample", {"id": row["sample_id"], "group_id": row["group_id"]})
+        ctx.panel.set_state("message", f"next: {row['video_id']} ({row['why']})")
+
     def on_pick(self, ctx):
         """A choice that changes the form (a keystep narrows the error types): just render again."""
 
@@ -595,6 +607,9 @@ class GymLabelsPanel(foo.Panel):
                        default=clip.get("view") if clip.get("view") in views else None, on_change=self.on_view)
         if ctx.panel.get_state("message"):
             panel.md(f"**{ctx.panel.get_state('message')}**", name="message_text")
+        panel.btn("next_btn", label="Next clip to label", on_click=self.on_next,
+                  description="unlabelled by you first, then where annotators disagree, then where the counter is "
+                              "least sure")
         who = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
         panel.str("annotator", label=f"Annotator for this session (edits are recorded as: {who})", default=who)
 

@@ -174,3 +174,38 @@ def test_an_edit_made_on_the_lateral_view_lands_on_lateral(ten_clips):
     assert not [e for e in logs[frontal] if e["annotator"] == "ada"]
     seg = next(e for e in logs[lateral] if e["op"] == "segment")
     assert (seg["start"], seg["end"]) == (3, 9)  # the player's numbers are the store's
+
+
+def test_next_clip_goes_unlabelled_then_disagreement_then_least_sure(ten_clips):
+    from annotators import labels as L
+    from annotators.queue import label_queue
+
+    dataset, ids = ten_clips  # bob judged every clip (pulled)
+    coll = dataset._sample_collection
+    # ana labelled every clip but s4_*; ana and bob disagree on s1_lateral's two criteria and s2_frontal's one
+    for vid, sid in ids.items():
+        if vid.startswith("s4"):
+            continue
+        names = foapi.exercise_criteria(dataset, "squat", vid.split("_")[1])
+        verdict = "pass" if vid in ("s1_lateral", "s2_frontal") else "fail"
+        foapi.apply_edits(dataset, sid, [L.make_edit("criterion", "ana", name=n, verdict=verdict) for n in names])
+    pull("clips")
+    # the counter's suggestions: sure on most clips, unsure on s3_lateral, no period on s0_frontal
+    for vid, sid in ids.items():
+        p = {"s3_lateral": 0.2, "s0_frontal": None}.get(vid, 0.9)
+        coll.update_one({"_id": foapi._oid(sid)}, {"$set": {"suggestion": {"counter": "periodic", "count": 2, "reps": [],
+                                                                             "states": [], "periodicity": p}}})
+    queue = label_queue(dataset, "ana")
+    assert [(r["video_id"], r["tier"]) for r in queue[:6]] == [
+        ("s4_frontal", "unlabelled"), ("s4_lateral", "unlabelled"), ("s1_lateral", "disagreement"),
+        ("s2_frontal", "disagreement"), ("s0_frontal", "model unsure"), ("s3_lateral", "model unsure")]
+    assert queue[2]["why"] == "annotators disagree on 2 item(s)"
+    # the panel's button opens the next one (not the clip shown)
+    sim = PanelSim(dataset, "ana")
+    sim.open(ids["s4_frontal"], first=True)
+    from fiftyone.operators import execute_operator
+
+    result = execute_operator(PANEL, ctx={"dataset": dataset, "current_sample": sim.current, "params": {
+        "panel_id": "gym-labels-1", "panel_state": sim.state, "__method__": "on_next"}})
+    opened = [r["params"] for r in result.executor.to_json()["requests"] if r["operator_uri"] == "open_sample"]
+    assert opened == [{"id": ids["s4_lateral"], "group_id": queue[1]["group_id"]}]
