@@ -265,8 +265,7 @@ def adopt_outside_edits(dataset, sample_id) -> list[dict]:
             return []
         log = doc.get("gymdata_log") or []
         labels = L.fold(doc.get("gymdata_base") or L.empty_labels(), log[doc.get("gymdata_base_len") or 0:])
-        rendered = render(doc["video_id"], labels)
-        if all(_supports(doc.get(f)) == _supports(rendered[f]) for f in ANNOTATE_FIELDS):
+        if not has_outside_edits(doc, labels):
             return []
         edits = []
         for edit in outside_edits(dataset, doc, labels):
@@ -284,6 +283,19 @@ def adopt_outside_edits(dataset, sample_id) -> list[dict]:
         if result.modified_count == 1:
             return edits
     raise EditConflictError(f"sample {sample_id}: gave up adopting Annotate-mode edits", hint="try again")
+
+
+def has_outside_edits(doc: Mapping[str, Any], labels: Mapping[str, Any] | None = None) -> bool:
+    """Whether a raw sample document's segment fields differ from what its log renders to."""
+    if labels is None:
+        log = doc.get("gymdata_log") or []
+        labels = L.fold(doc.get("gymdata_base") or L.empty_labels(), log[doc.get("gymdata_base_len") or 0:])
+    rendered = render(doc["video_id"], labels)
+    return any(_supports(doc.get(f)) != _supports(rendered[f]) for f in ANNOTATE_FIELDS)
+
+
+#: What :func:`has_outside_edits` reads of a sample.
+OUTSIDE_PROJECTION = {**_PROJECTION, **{f: 1 for f in ANNOTATE_FIELDS}}
 
 
 def _supports(field: Mapping[str, Any] | None) -> list[tuple]:
