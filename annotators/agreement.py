@@ -148,6 +148,11 @@ def rater_repetitions(ds: store.Dataset, include_imported: bool = False
 # -- the report ----------------------------------------------------------------------------------------
 
 
+#: Fewer clips than this behind a figure and it is reported as unreliable: kappa and ICC on a
+#: handful of items swing from one extreme to the other with a single changed label.
+MIN_ITEMS = 5
+
+
 @dataclass
 class AgreementReport:
     """Agreement measures: one row per (measure, item), plus where the figure and JSON went."""
@@ -164,7 +169,16 @@ class AgreementReport:
         head = f"agreement in {self.dataset!r} between {len(self.raters)} raters: {', '.join(self.raters)}"
         body = [[r["measure"], r["item"], r["raters"], r["n"], None if r["value"] is None or math.isnan(r["value"])
                  else round(r["value"], 3)] for r in self.rows]
-        return head + "\n" + format_table(["measure", "item", "raters", "clips", "value"], body)
+        return "\n".join([head, format_table(["measure", "item", "raters", "clips", "value"], body),
+                          *self.warnings()])
+
+    def warnings(self) -> list[str]:
+        """One line per figure that rests on fewer than :data:`MIN_ITEMS` clips."""
+        few = [r for r in self.rows if r["n"] < MIN_ITEMS]
+        if not few:
+            return []
+        return [f"warning: {len(few)} figure(s) rest on fewer than {MIN_ITEMS} clips and are not reliable: "
+                + ", ".join(f"{r['measure']} {r['item']} ({r['n']})" for r in few)]
 
 
 def _add(report: AgreementReport, measure: str, item: str, raters: Sequence[str], n: int, value: float) -> None:
@@ -267,6 +281,8 @@ def run_agreement(name: str, *, out: Path | None = None, annotators: Sequence[st
     out = Path(out) if out else store.home() / "reports" / name
     report.png = plot(report, out / "agreement.png")
     report.json = out / "agreement.json"
-    store.atomic_write_bytes(report.json, json.dumps({"dataset": name, "raters": report.raters, "rows": report.rows},
+    store.atomic_write_bytes(report.json, json.dumps({"dataset": name, "raters": report.raters, "min_items": MIN_ITEMS,
+                                                     "rows": [{**r, "few_items": r["n"] < MIN_ITEMS}
+                                                              for r in report.rows]},
                                                      indent=2).encode())
     return report

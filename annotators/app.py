@@ -72,7 +72,8 @@ def _interrupt(signum, frame):
 
 def launch(name: str, *, fo_name: str | None = None, database_uri: str | None = None, address: str = "127.0.0.1",
            port: int = 5151, annotator: str | None = None, plugins_dir: str | None = None,
-           progress: bool = True, echo=print) -> None:
+           criteria_from: tuple[str, ...] | list[str] = (), blind: bool | None = None, progress: bool = True,
+           echo=print) -> None:
     """Serve the App until interrupted (Ctrl+C or SIGTERM), then stop the server it started.
 
     Args:
@@ -84,6 +85,9 @@ def launch(name: str, *, fo_name: str | None = None, database_uri: str | None = 
         annotator: Default annotator name for this App's sessions (default ``$GYMDATA_ANNOTATOR`` or
             the OS user; each session can change it in the panel).
         plugins_dir: FiftyOne plugins folder to install the plugin into.
+        criteria_from: When pushing first: other store datasets whose criteria to offer (as push).
+        blind: When pushing first: show only the annotator's own and the imported labels (blind double
+            labelling). Default: blind when ``fo_name`` differs from ``name`` (an annotator's own copy).
         progress: Show progress bars while pushing.
         echo: Where to print status lines.
     """
@@ -93,10 +97,14 @@ def launch(name: str, *, fo_name: str | None = None, database_uri: str | None = 
     install_plugin(plugins_dir)
     fo_name = fo_name or name
     if not fo.dataset_exists(fo_name):
+        from annotators.labels import default_annotator
         from annotators.push import push
 
-        echo(f"FiftyOne has no dataset {fo_name!r} yet: pushing {name!r} first")
-        for line in push(name, fo_name=fo_name, progress=progress).lines():
+        blind_for = (annotator or default_annotator()) if (fo_name != name if blind is None else blind) else None
+        echo(f"FiftyOne has no dataset {fo_name!r} yet: pushing {name!r} first"
+             + (f" (blind: {blind_for}'s own and the imported labels only)" if blind_for else ""))
+        for line in push(name, fo_name=fo_name, criteria_from=criteria_from, progress=progress,
+                         blind_for=blind_for).lines():
             echo(line)
     dataset = foapi.load_fo_dataset(fo_name, store_name=name)
     signal.signal(signal.SIGTERM, _interrupt)

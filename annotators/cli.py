@@ -38,16 +38,20 @@ def fiftyone_group() -> None:
 @click.option("--pose-source", default=None, help="Poses source to show when a clip has several.")
 @click.option("--criteria-from", multiple=True, metavar="DATASET",
               help="Also offer the criteria of another store dataset (repeatable), e.g. sample-alex for sample.")
+@click.option("--blind-for", default=None, metavar="ANNOTATOR",
+              help="Blind double labelling: show ANNOTATOR's own and the imported labels only, never another "
+                   "annotator's (use with an --fo-name of their own).")
 @click.option("-j", "--workers", default=2, show_default=True, help="Processes encoding frame folders to MP4.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @json_option
 def push_cmd(name: str, fo_name: str | None, database_uri: str | None, pose_source: str | None,
-             criteria_from: tuple[str, ...], workers: int, quiet: bool, as_json: bool) -> None:
+             criteria_from: tuple[str, ...], blind_for: str | None, workers: int, quiet: bool,
+             as_json: bool) -> None:
     """Create or update the FiftyOne dataset of store dataset NAME (one sample per clip, views grouped)."""
     from annotators.push import push
 
     report = push(name, fo_name=fo_name, pose_source=pose_source, criteria_from=criteria_from, workers=workers,
-                  progress=not quiet, database_uri=database_uri)
+                  progress=not quiet, database_uri=database_uri, blind_for=blind_for)
     emit(report, report.lines())
 
 
@@ -72,13 +76,19 @@ def pull_cmd(name: str, fo_name: str | None, database_uri: str | None, as_json: 
 @click.option("--port", default=5151, show_default=True, help="Port to serve on.")
 @click.option("--annotator", default=None, help="Default annotator name (default $GYMDATA_ANNOTATOR or the OS user).")
 @click.option("--plugins-dir", default=None, help="FiftyOne plugins folder to install the labelling plugin into.")
+@click.option("--criteria-from", multiple=True, metavar="DATASET",
+              help="When pushing first: also offer the criteria of another store dataset (as push).")
+@click.option("--blind/--no-blind", default=None,
+              help="When pushing first: show only --annotator's own and the imported labels (default: blind when "
+                   "--fo-name is not NAME, an annotator's own copy).")
 def app_cmd(name: str, fo_name: str | None, database_uri: str | None, address: str, port: int,
-            annotator: str | None, plugins_dir: str | None) -> None:
+            annotator: str | None, plugins_dir: str | None, criteria_from: tuple[str, ...],
+            blind: bool | None) -> None:
     """Open the FiftyOne App on NAME with the labelling plugin (pushes NAME first if needed)."""
     from annotators.app import launch
 
     launch(name, fo_name=fo_name, database_uri=database_uri, address=address, port=port, annotator=annotator,
-           plugins_dir=plugins_dir, echo=click.echo)
+           plugins_dir=plugins_dir, criteria_from=criteria_from, blind=blind, echo=click.echo)
 
 
 @click.command("agreement")
@@ -94,5 +104,6 @@ def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], incl
     from annotators.agreement import run_agreement
 
     report = run_agreement(name, out=out, annotators=annotators or None, include_imported=include_imported)
-    emit({"dataset": name, "raters": report.raters, "rows": report.rows, "png": report.png, "json": report.json},
+    emit({"dataset": name, "raters": report.raters, "rows": report.rows, "warnings": report.warnings(),
+          "png": report.png, "json": report.json},
          [report.table(), f"\nwrote {report.png} and {report.json}"])

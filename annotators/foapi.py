@@ -259,6 +259,103 @@ def write_states(dataset, sample_oid, labels: Mapping[str, Any], num_frames: int
 
 _PROJECTION = {"video_id": 1, "exercise": 1, "view": 1, "num_frames": 1, "gymdata_base": 1, "gymdata_log": 1,
                "gymdata_base_len": 1, "gymdata_rev": 1}
+#: Fields that FiftyOne's own Annotate mode may edit (label schemas set by push): segments per kind.
+ANNOTATE_FIELDS = {"repetitions": "repetition", "phases": "phase"}
+#: Who made the edits found in Annotate-mode fields when the dataset has no single owner.
+UNKNOWN_ANNOTATOR = "unknown (FiftyOne Annotate mode)"
+
+
+def dataset_owner(dataset) -> str | None:
+    """The annotator a FiftyOne dataset belongs to (its blind copy's annotator), if any."""
+    return gymdata_info(dataset).get("blind_for")
+
+
+def outside_edits(dataset, doc: Mapping[str, Any], labels: Mapping[str, Any]) -> list[dict]:
+    """Edits made to a sample's segment fields outside gymdata (FiftyOne's Annotate mode), as gymdata edits.
+
+    Annotate mode writes the ``TemporalDetections`` fields directly and records no author. The fields
+    are compared with what the log renders to: a moved or resized segment becomes a ``segment``
+    edit, a new one (no ``segment_id``) an added segment, a missing one a ``segment_delete``. They
+    are attributed to the dataset's owner (one FiftyOne dataset per annotator makes every change
+    there theirs), else to :data:`UNKNOWN_ANNOTATOR`, at the sample's ``last_modified_at``.
+    """
+    who = dataset_owner(dataset) or UNKNOWN_ANNOTATOR
+    stamp = doc.get("last_modified_at")
+    at = (stamp.replace(tzinfo=dt.timezone.utc) if stamp and stamp.tzinfo is None else stamp)
+    at_iso = at.isoformat() if at else None
+    edits = []
+    for fname, kind in ANNOTATE_FIELDS.items():
+        shown = (doc.get(fname) or {}).get("detections") or []
+        known = {seg["id"]: seg for seg in labels["segments"] if seg["kind"] == kind}
+        seen = set()
+        for det in shown:
+            support = det.get("support") or []
+            if len(support) != 2:
+                continue
+            start, end = int(support[0]) - 1, int(support[1]) - 1  # FiftyOne counts from 1
+            seg = known.get(det.get("segment_id"))
+            label = det.get("label") or (seg or {}).get("label") or ("rep" if kind == "repetition" else kind)
+            if seg is None:
+                edits.append(L.make_edit("segment", who, kind=kind, label=label, start=start, end=end, at=at_iso))
+                continue
+            seen.add(seg["id"])
+            if (seg["start"], seg["end"], seg["label"]) != (start, end, label):
+                edits.append(L.make_edit("segment", who, segment=seg["id"], kind=kind, label=label, start=start,
+                                         end=end, at=at_iso))
+        edits += [L.make_edit("segment_delete", who, segment=sid, at=at_iso) for sid in known if sid not in seen]
+    return edits
+
+
+def adopt_outside_edits(dataset, sample_id) -> list[dict]:
+    """Turn Annotate-mode changes of one sample into logged edits (see :func:`outside_edits`).
+
+    Returns:
+        The edits appended (none when the fields are what the log renders to).
+    """
+    coll = dataset._sample_collection
+    fields = {**_PROJECTION, **{f: 1 for f in ANNOTATE_FIELDS}, "last_modified_at": 1}
+    for _ in range(50):
+        doc = coll.find_one({"_id": _oid(str(sample_id))}, fields)
+        if doc is None or "gymdata_rev" not in doc:
+            return []
+        log = doc.get("gymdata_log") or []
+        labels = L.fold(doc.get("gymdata_base") or L.empty_labels(), log[doc.get("gymdata_base_len") or 0:])
+        if not has_outside_edits(doc, labels):
+            return []
+        edits = []
+        for edit in outside_edits(dataset, doc, labels):
+            try:
+                edit = L.check_edit(labels, edit, num_frames=doc.get("num_frames"))
+            except L.EditError:
+                continue  # a segment dragged past the clip: leave it to be corrected in the App
+            L.apply_edit(labels, edit)
+            edits.append(edit)
+        rev = doc["gymdata_rev"] + 1
+        result = coll.update_one({"_id": doc["_id"], "gymdata_rev": doc["gymdata_rev"]},
+                                 {"$push": {"gymdata_log": {"$each": edits}},
+                                  "$set": {**render(doc["video_id"], labels, gymdata_info(dataset).get("score_names", [])),
+                                           "gymdata_rev": rev}})
+        if result.modified_count == 1:
+            return edits
+    raise EditConflictError(f"sample {sample_id}: gave up adopting Annotate-mode edits", hint="try again")
+
+
+def has_outside_edits(doc: Mapping[str, Any], labels: Mapping[str, Any] | None = None) -> bool:
+    """Whether a raw sample document's segment fields differ from what its log renders to."""
+    if labels is None:
+        log = doc.get("gymdata_log") or []
+        labels = L.fold(doc.get("gymdata_base") or L.empty_labels(), log[doc.get("gymdata_base_len") or 0:])
+    rendered = render(doc["video_id"], labels)
+    return any(_supports(doc.get(f)) != _supports(rendered[f]) for f in ANNOTATE_FIELDS)
+
+
+#: What :func:`has_outside_edits` reads of a sample.
+OUTSIDE_PROJECTION = {**_PROJECTION, **{f: 1 for f in ANNOTATE_FIELDS}}
+
+
+def _supports(field: Mapping[str, Any] | None) -> list[tuple]:
+    dets = (field or {}).get("detections") or []
+    return sorted((str(d.get("segment_id")), d.get("label"), tuple(d.get("support") or ())) for d in dets)
 
 
 def read_clip(dataset, sample_id) -> dict[str, Any]:
@@ -305,6 +402,7 @@ def apply_edits(dataset, sample_id, edits: Sequence[dict[str, Any]], *, retries:
     """
     coll = dataset._sample_collection
     score_names = gymdata_info(dataset).get("score_names", [])
+    adopt_outside_edits(dataset, sample_id)  # Annotate-mode changes first, or the re-render below would undo them
     for attempt in range(retries):
         doc = read_clip(dataset, sample_id)
         current, applied = doc["labels"], []

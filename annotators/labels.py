@@ -198,9 +198,9 @@ def _frame_range(edit: Mapping, num_frames: int | None, *, optional: bool = Fals
     except (TypeError, ValueError):
         raise EditError(f"{edit['op']}: frames must be whole numbers, got {start!r}..{end!r}") from None
     if start < 0 or start > end:
-        raise EditError(f"{edit['op']}: frames {start + 1}..{end + 1} are not a range (start <= end, from frame 1)")
+        raise EditError(f"{edit['op']}: frames {start}..{end} are not a range (start <= end, from frame 0)")
     if num_frames is not None and end >= num_frames:
-        raise EditError(f"{edit['op']}: frame {end + 1} is past the clip's last frame ({num_frames})")
+        raise EditError(f"{edit['op']}: frame {end} is past the clip's last frame ({num_frames - 1})")
     return start, end
 
 
@@ -426,20 +426,20 @@ def rows_for_edit(video_id: str, edit: Mapping[str, Any], before: Mapping[str, A
 
 
 def describe_edit(edit: Mapping[str, Any]) -> str:
-    """One line for the history table (frames shown 1-based, as the App's player counts them)."""
+    """One line for the history table (frames as the App's player and the store count them, from 0)."""
     op = edit["op"]
     if op == "criterion":
         return f"{edit['name']}: {edit['verdict']}"
     if op == "score":
         return f"{edit['name']} score = {float(edit['value']):g}"
     if op == "segment":
-        return f"{edit['kind']} {edit['label']} frames {edit['start'] + 1}-{edit['end'] + 1}"
+        return f"{edit['kind']} {edit['label']} frames {edit['start']}-{edit['end']}"
     if op == "segment_delete":
         return f"deleted segment {edit['segment'][:8]}"
     if op == "state":
-        return f"state {edit.get('label') or 'cleared'} frames {edit['start'] + 1}-{edit['end'] + 1}"
+        return f"state {edit.get('label') or 'cleared'} frames {edit['start']}-{edit['end']}"
     if op == "penalty":
-        where = f" frames {edit['start'] + 1}-{edit['end'] + 1}" if edit.get("start") is not None else ""
+        where = f" frames {edit['start']}-{edit['end']}" if edit.get("start") is not None else ""
         pts = f" -{edit['points']:g}" if edit.get("points") is not None else ""
         return f"penalty {edit.get('keystep') or '-'}/{edit['error_type']}{pts}{where}"
     return f"deleted penalty {edit['penalty'][:8]}"

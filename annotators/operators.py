@@ -4,7 +4,9 @@ Registered by ``annotators/plugin/__init__.py`` (the plugin package FiftyOne loa
 :func:`annotators.app.install_plugin`). Every operator works on the sample open in the App
 (``ctx.current_sample``) or the ``sample_id`` param, records the annotator (param ``annotator``,
 default ``$GYMDATA_ANNOTATOR`` or the OS user) and goes through :func:`annotators.foapi.apply_edits`.
-Frame numbers in params are FiftyOne's (1-based, as the player counts); the store's are 0-based.
+Frame numbers everywhere a person sees or types them (params, the panel) are the player's, which
+counts from 0 like the store and the exports; only FiftyOne's ``TemporalDetection.support`` inside
+the dataset is 1-based (FiftyOne's own convention, converted in :func:`annotators.foapi.render`).
 
 Operators (URI ``@gymdata/annotate/<name>``):
 
@@ -53,14 +55,14 @@ def _annotator(ctx) -> str:
 
 
 def _frame(ctx, key: str, *, optional: bool = False) -> int | None:
-    """A 1-based frame param as a 0-based store frame."""
+    """A frame param (the player's number, from 0, as stored)."""
     value = ctx.params.get(key)
     if value in (None, ""):
         if optional:
             return None
         raise L.EditError(f"{key.replace('_', ' ')} is missing")
     try:
-        return int(value) - 1
+        return int(value)
     except (TypeError, ValueError):
         raise L.EditError(f"{key.replace('_', ' ')} {value!r} is not a frame number") from None
 
@@ -157,7 +159,7 @@ class SetScore(_EditOperator):
 
 def _frame_inputs(inputs: types.Object, clip: dict[str, Any] | None, *, required: bool = True) -> None:
     n = clip.get("num_frames") if clip else None
-    hint = f"1-{n}, as the player counts" if n else "as the player counts, from 1"
+    hint = f"0-{n - 1}, as the player counts" if n else "as the player counts, from 0"
     inputs.int("start_frame", label="Start frame", description=hint, required=required)
     inputs.int("end_frame", label="End frame", description=hint, required=required)
 
@@ -166,7 +168,7 @@ def _segment_choices(clip: dict[str, Any] | None, kind: str = "repetition") -> t
     choices = types.DropdownView()
     for s in (clip["labels"]["segments"] if clip else []):
         if s["kind"] == kind:
-            choices.add_choice(s["id"], label=f"{s['label']} {s['start'] + 1}-{s['end'] + 1} ({s.get('annotator')})")
+            choices.add_choice(s["id"], label=f"{s['label']} {s['start']}-{s['end']} ({s.get('annotator')})")
     return choices
 
 
@@ -356,9 +358,15 @@ class GymLabelsPanel(foo.Panel):
     @property
     def config(self):
         return foo.PanelConfig(name="gym_labels", label="Gym labels", surfaces="modal", icon="fitness_center",
-                               help_markdown="Label the open clip. Frame numbers are the player's (from 1).")
+                               help_markdown="Label the open clip. Frame numbers are the player's (from 0).")
 
     # events
+
+    # Only deliberate edits are recorded. Every form field's name ends with the id of the sample it
+    # was drawn for (``crit_0__<id>``), so nothing typed or shown for one clip is carried to another,
+    # and a change event is checked before it becomes an edit: one that names another sample than
+    # the one shown (an event from the previous clip, arriving after navigation) or that only repeats
+    # the label shown (the App echoes values the panel sets when it loads a clip) records nothing.
 
     def on_load(self, ctx):
         ctx.panel.set_state("annotator", ctx.panel.get_state("annotator") or L.default_annotator())
@@ -370,15 +378,56 @@ class GymLabelsPanel(foo.Panel):
     def on_change_group_slice(self, ctx):
         self._load(ctx)
 
+    def on_view(self, ctx):
+        """The view to label was chosen in the panel: show (and edit) that view's clip."""
+        self._load(ctx)
+
+    def _shown(self, ctx) -> str:
+        """The id of the sample the panel shows and edits: the open sample, or the view chosen for its take."""
+        sid = _sample_id(ctx)
+        doc = ctx.dataset._sample_collection.find_one({"_id": foapi._oid(str(sid))}, {"group": 1})
+        group = (doc or {}).get("group") or {}
+        wanted = ctx.panel.get_state(f"view__{group.get('_id')}") if group else None
+        if wanted and wanted != group.get("name"):
+            other = ctx.dataset._sample_collection.find_one({"group._id": group["_id"], "group.name": wanted},
+                                                            {"_id": 1})
+            if other:
+                return str(other["_id"])
+        return str(sid)
+
+    def _views(self, ctx, sid: str) -> tuple[str | None, list[str]]:
+        """(group id, slice names) of a sample's take; (None, []) outside groups."""
+        coll = ctx.dataset._sample_collection
+        doc = coll.find_one({"_id": foapi._oid(sid)}, {"group": 1})
+        group = (doc or {}).get("group")
+        if not group:
+            return None, []
+        names = sorted(d["group"]["name"] for d in coll.find({"group._id": group["_id"]}, {"group.name": 1}))
+        return str(group["_id"]), names
+
+    def _open(self, ctx) -> dict[str, Any] | None:
+        """The clip the panel shows (None when no gymdata sample is open)."""
+        if not (ctx.params.get("sample_id") or ctx.current_sample) or ctx.dataset is None:
+            return None
+        try:
+            return foapi.read_clip(ctx.dataset, self._shown(ctx))
+        except GymdataError:
+            return None
+
+    @staticmethod
+    def _key(clip: dict[str, Any], name: str) -> str:
+        return f"{name}__{clip['_id']}"
+
     def _load(self, ctx, message: str | None = None) -> None:
-        clip = _clip(ctx)
-        state = {"message": message or ""}
+        """Set the form of the clip shown to its current labels (keys of this clip only)."""
+        clip = self._open(ctx)
+        state: dict[str, Any] = {"message": message or ""}
         if clip:
             for i, name in enumerate(self._criteria(ctx, clip)):
                 c = clip["labels"]["criteria"].get(name)
-                state[f"crit_{i}"] = c["verdict"] if c else None
+                state[self._key(clip, f"crit_{i}")] = c["verdict"] if c else None
             score = clip["labels"]["scores"].get(L.QUALITY)
-            state["score_row"] = {"score": score["value"] if score else None}
+            state[self._key(clip, "score_row")] = {"score": score["value"] if score else None}
         for key, value in state.items():
             ctx.panel.set_state(key, value)
 
@@ -389,7 +438,7 @@ class GymLabelsPanel(foo.Panel):
     def _edit(self, ctx, make) -> None:
         """Build edits with ``make(clip, annotator)``, apply them, reload, report."""
         try:
-            sid = _sample_id(ctx)
+            sid = self._shown(ctx)
             clip = foapi.read_clip(ctx.dataset, sid)
             annotator = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
             result = foapi.apply_edits(ctx.dataset, sid, make(clip, annotator))
@@ -401,39 +450,56 @@ class GymLabelsPanel(foo.Panel):
         self._load(ctx, message)
         _refresh(ctx)
 
-    def _int(self, ctx, key: str) -> int | None:
-        value = ctx.panel.get_state(key)
+    def _get(self, ctx, clip: dict[str, Any], key: str) -> Any:
+        """A form value of the clip shown (``row.field``: the row's name is per clip)."""
+        row, _, rest = key.partition(".")
+        return ctx.panel.get_state(self._key(clip, row) + (f".{rest}" if rest else ""))
+
+    def _int(self, ctx, clip: dict[str, Any], key: str) -> int:
+        value = self._get(ctx, clip, key)
         if value in (None, ""):
             raise L.EditError(f"{key.rsplit('_', 1)[-1]} frame is missing")
-        return int(value) - 1
+        return int(value)
 
     def on_criterion(self, ctx):
-        index = int(str(ctx.params.get("path", "")).split("_")[-1])
+        path = str(ctx.params.get("path", ""))
+        head, _, drawn_for = path.rpartition("__")
         verdict = ctx.params.get("value")
+        sid = self._shown(ctx)
+        if drawn_for != sid or verdict not in L.VERDICTS:
+            return  # an event of another clip's form (late, after navigation) or a cleared radio: not an edit
+        clip = foapi.read_clip(ctx.dataset, sid)
+        names = self._criteria(ctx, clip)
+        index = int(head.rsplit("_", 1)[-1])
+        if not 0 <= index < len(names):
+            return
+        shown = clip["labels"]["criteria"].get(names[index])
+        if shown and shown["verdict"] == verdict:
+            return  # the value already shown (the App echoing what the panel set on load): nothing changed
 
         def make(clip, who):
-            return [L.make_edit("criterion", who, name=self._criteria(ctx, clip)[index], verdict=verdict,
-                                view=clip.get("view"))]
+            return [L.make_edit("criterion", who, name=names[index], verdict=verdict, view=clip.get("view"))]
 
         self._edit(ctx, make)
 
     def on_score(self, ctx):
         self._edit(ctx, lambda clip, who: [L.make_edit("score", who, name=L.QUALITY,
-                                                        value=ctx.panel.get_state("score_row.score"))])
+                                                        value=self._get(ctx, clip, "score_row.score"))])
 
     def on_add_rep(self, ctx):
         self._edit(ctx, lambda clip, who: [L.make_edit("segment", who, kind="repetition", label="rep",
-                                                        start=self._int(ctx, "rep_add.rep_start"),
-                                                        end=self._int(ctx, "rep_add.rep_end"))])
+                                                        start=self._int(ctx, clip, "rep_add.rep_start"),
+                                                        end=self._int(ctx, clip, "rep_add.rep_end"))])
 
     def on_adjust_rep(self, ctx):
         def make(clip, who):
-            wanted = ctx.panel.get_state("rep_adj.adj_segment")
+            wanted = self._get(ctx, clip, "rep_adj.adj_segment")
             seg = next((s for s in clip["labels"]["segments"] if s["id"] == wanted), None)
             if seg is None:
                 raise L.EditError("choose the repetition to adjust")
             return [L.make_edit("segment", who, segment=seg["id"], kind=seg["kind"], label=seg["label"],
-                                start=self._int(ctx, "rep_adj.adj_start"), end=self._int(ctx, "rep_adj.adj_end"))]
+                                start=self._int(ctx, clip, "rep_adj.adj_start"),
+                                end=self._int(ctx, clip, "rep_adj.adj_end"))]
 
         self._edit(ctx, make)
 
@@ -448,27 +514,30 @@ class GymLabelsPanel(foo.Panel):
         self._edit(ctx, make)
 
     def on_mark_state(self, ctx):
-        state = ctx.panel.get_state("state_row.st_label") or "A"
-        self._edit(ctx, lambda clip, who: [L.make_edit("state", who, label=None if state == "none" else state,
-                                                        start=self._int(ctx, "state_row.st_start"),
-                                                        end=self._int(ctx, "state_row.st_end"))])
+        def make(clip, who):
+            state = self._get(ctx, clip, "state_row.st_label") or "A"
+            return [L.make_edit("state", who, label=None if state == "none" else state,
+                                start=self._int(ctx, clip, "state_row.st_start"),
+                                end=self._int(ctx, clip, "state_row.st_end"))]
+
+        self._edit(ctx, make)
 
     def on_add_penalty(self, ctx):
         def make(clip, who):
             action = _kg_action(ctx, clip)
-            error = ctx.panel.get_state("pen_row.pen_error")
+            error = self._get(ctx, clip, "pen_row.pen_error")
             known = {e["id"]: e for e in (action or {}).get("error_types", [])}
-            points = ctx.panel.get_state("pen_row.pen_points")
-            feedback = ctx.panel.get_state("pen_row.pen_feedback")
+            points = self._get(ctx, clip, "pen_row.pen_points")
+            feedback = self._get(ctx, clip, "pen_row.pen_feedback")
             if error in known:
                 points = known[error].get("points") if points in (None, "") else points
                 feedback = feedback or known[error].get("feedback")
-            start = ctx.panel.get_state("pen_where.pen_start")
-            keystep = ctx.panel.get_state("pen_row.pen_keystep") or None
+            start = self._get(ctx, clip, "pen_where.pen_start")
+            keystep = self._get(ctx, clip, "pen_row.pen_keystep") or None
             return [L.make_edit("penalty", who, keystep=keystep, error_type=error,
                                 points=None if points in (None, "") else points, feedback=feedback or None,
-                                start=None if start in (None, "") else self._int(ctx, "pen_where.pen_start"),
-                                end=None if start in (None, "") else self._int(ctx, "pen_where.pen_end"))]
+                                start=None if start in (None, "") else self._int(ctx, clip, "pen_where.pen_start"),
+                                end=None if start in (None, "") else self._int(ctx, clip, "pen_where.pen_end"))]
 
         self._edit(ctx, make)
 
@@ -482,12 +551,24 @@ class GymLabelsPanel(foo.Panel):
 
         self._edit(ctx, make)
 
+    def on_next(self, ctx):
+        """Open the next clip of the labelling queue (:mod:`annotators.queue`)."""
+        from annotators.queue import next_clip
+
+        who = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
+        row = next_clip(ctx.dataset, who, self._shown(ctx))
+        if row is None:
+            self._load(ctx, "no other clip in this dataset")
+            return
+        ctx.trigger("open_sample", {"id": row["sample_id"], "group_id": row["group_id"]})
+        ctx.panel.set_state("message", f"next: {row['video_id']} ({row['why']})")
+
     def on_pick(self, ctx):
         """A choice that changes the form (a keystep narrows the error types): just render again."""
 
     def on_suggest(self, ctx):
         try:
-            s = S.suggest(ctx.dataset, _sample_id(ctx))
+            s = S.suggest(ctx.dataset, self._shown(ctx))
             message = f"{s['counter']} suggests {s['count']} repetition(s): review them, then accept or correct"
         except GymdataError as exc:
             message = f"error: {exc}"
@@ -506,17 +587,29 @@ class GymLabelsPanel(foo.Panel):
 
     def render(self, ctx):
         panel = types.Object()
-        clip = _clip(ctx)
+        clip = self._open(ctx)
         if clip is None:
             panel.md("Open a clip of a dataset pushed by `gymdata fiftyone push` to label it.", name="intro")
             return types.Property(panel, view=types.GridView(orientation="vertical"))
         labels = clip["labels"]
         n = clip.get("num_frames")
         tables: dict[str, list] = {}
+        k = lambda name: self._key(clip, name)  # noqa: E731 (every form field is this clip's own)
         panel.md(f"#### {clip['video_id']}\n{clip.get('exercise')} · {clip.get('view') or 'no view'} · "
-                 f"{n} frames (numbered from 1, as in the player)", name="title")
+                 f"{n} frames (numbered from 0, as in the player)", name="title")
+        group_id, views = self._views(ctx, str(clip["_id"]))
+        if len(views) > 1:
+            # the App does not tell plugins which view its carousel shows: the panel names the view it edits
+            choice = types.RadioGroup(orientation="horizontal")
+            for v in views:
+                choice.add_choice(v, label=v)
+            panel.enum(f"view__{group_id}", choice.values(), label="View labelled here", view=choice,
+                       default=clip.get("view") if clip.get("view") in views else None, on_change=self.on_view)
         if ctx.panel.get_state("message"):
             panel.md(f"**{ctx.panel.get_state('message')}**", name="message_text")
+        panel.btn("next_btn", label="Next clip to label", on_click=self.on_next,
+                  description="unlabelled by you first, then where annotators disagree, then where the counter is "
+                              "least sure")
         who = str(ctx.panel.get_state("annotator") or "").strip() or L.default_annotator()
         panel.str("annotator", label=f"Annotator for this session (edits are recorded as: {who})", default=who)
 
@@ -530,11 +623,11 @@ class GymLabelsPanel(foo.Panel):
             for v in L.VERDICTS:
                 radio.add_choice(v, label=v)
             who = f" — {c['verdict']} by {c.get('annotator')} ({c.get('origin')}, {_when(c.get('at'))})" if c else ""
-            panel.enum(f"crit_{i}", radio.values(), label=f"{name}{who}", view=radio, on_change=self.on_criterion)
+            panel.enum(k(f"crit_{i}"), radio.values(), label=f"{name}{who}", view=radio, on_change=self.on_criterion)
 
         panel.md("##### Quality score (0-100)", name="h_score")
         score = labels["scores"].get(L.QUALITY)
-        row = panel.h_stack("score_row", align_y="center")
+        row = panel.h_stack(k("score_row"), align_y="center")
         row.float("score", label="Score" + (f" (now {score['value']:g} by {score.get('annotator')})" if score else ""))
         row.btn("score_btn", label="Set score", on_click=self.on_score)
 
@@ -546,16 +639,16 @@ class GymLabelsPanel(foo.Panel):
                               ("at", "when")):
                 table.add_column(key, label=text)
             table.add_row_action("delete", self.on_delete_rep, label="Delete", icon="delete")
-            tables["reps_table"] = [{"n": i + 1, "frames": f"{s['start'] + 1}-{s['end'] + 1}",
+            tables["reps_table"] = [{"n": i + 1, "frames": f"{s['start']}-{s['end']}",
                                      "annotator": s.get("annotator"), "origin": s.get("origin"),
                                      "at": _when(s.get("at"))} for i, s in enumerate(reps)]
             panel.list("reps_table", types.Object(), view=table)
-        add = panel.h_stack("rep_add", align_y="center")
+        add = panel.h_stack(k("rep_add"), align_y="center")
         add.int("rep_start", label="Start frame")
         add.int("rep_end", label="End frame")
         add.btn("rep_btn", label="Add repetition", on_click=self.on_add_rep)
         if reps:
-            adj = panel.h_stack("rep_adj", align_y="center")
+            adj = panel.h_stack(k("rep_adj"), align_y="center")
             choices = _segment_choices(clip)
             adj.enum("adj_segment", choices.values(), label="Repetition", view=choices)
             adj.int("adj_start", label="New start")
@@ -564,9 +657,9 @@ class GymLabelsPanel(foo.Panel):
 
         panel.md("##### A/R states", name="h_states")
         runs = L.state_runs(labels["segments"])
-        panel.md(", ".join(f"{r['label']} {r['start'] + 1}-{r['end'] + 1}" for r in runs) or "_none marked_",
+        panel.md(", ".join(f"{r['label']} {r['start']}-{r['end']}" for r in runs) or "_none marked_",
                  name="states_text")
-        st = panel.h_stack("state_row", align_y="center")
+        st = panel.h_stack(k("state_row"), align_y="center")
         radio = types.RadioGroup(orientation="horizontal")
         for value, text in (("A", "A"), ("R", "R"), ("none", "clear")):
             radio.add_choice(value, label=text)
@@ -582,7 +675,7 @@ class GymLabelsPanel(foo.Panel):
         sug = doc.get("suggestion")
         if sug:
             panel.md(f"{sug['counter']} ({_when(sug.get('at'))}): {sug['count']} repetition(s) "
-                     + ", ".join(f"{a + 1}-{b + 1}" for a, b in sug["reps"]), name="suggest_text")
+                     + ", ".join(f"{a}-{b}" for a, b in sug["reps"]), name="suggest_text")
         sg = panel.h_stack("suggest_row")
         sg.btn("suggest_btn", label="Suggest repetitions and states", on_click=self.on_suggest)
         if sug:
@@ -613,13 +706,13 @@ class GymLabelsPanel(foo.Panel):
                                    for p in pens]
             panel.list("pen_table", types.Object(), view=table)
         action = _kg_action(ctx, clip)
-        row = panel.h_stack("pen_row", align_y="center")
+        row = panel.h_stack(self._key(clip, "pen_row"), align_y="center")
         if action:
             steps = types.DropdownView()
             for k in action.get("keysteps", []):
                 steps.add_choice(k["id"], label=f"{k['id']}: {k.get('name', '')}")
             row.enum("pen_keystep", steps.values(), label="Keystep", view=steps, on_change=self.on_pick)
-            step = ctx.panel.get_state("pen_row.pen_keystep")
+            step = self._get(ctx, clip, "pen_row.pen_keystep")
             errors = types.DropdownView()
             for e in action.get("error_types", []):
                 if not step or e.get("keystep") in (None, step):
@@ -630,7 +723,7 @@ class GymLabelsPanel(foo.Panel):
             row.str("pen_error", label="Error type")
         row.float("pen_points", label="Points")
         row.str("pen_feedback", label="Feedback")
-        where = panel.h_stack("pen_where", align_y="center")
+        where = panel.h_stack(self._key(clip, "pen_where"), align_y="center")
         where.int("pen_start", label="From frame (optional)")
         where.int("pen_end", label="To frame")
         where.btn("pen_btn", label="Add penalty", on_click=self.on_add_penalty)

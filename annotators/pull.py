@@ -95,6 +95,9 @@ def _pull(name: str, *, fo_name: str | None, database_uri: str | None) -> PullRe
                            hint=f"pull it with: gymdata fiftyone pull {owner} --fo-name {fo_name}" if owner
                            else "only datasets made by 'gymdata fiftyone push' can be pulled")
     report = PullReport(name, fo_name)
+    for doc in dataset._sample_collection.find({}, foapi.OUTSIDE_PROJECTION):  # edits made in Annotate mode
+        if foapi.has_outside_edits(doc):
+            foapi.adopt_outside_edits(dataset, doc["_id"])
     docs = list(dataset._sample_collection.find({"gymdata_log.0": {"$exists": True}},
                                                 {"video_id": 1, "gymdata_base": 1, "gymdata_log": 1,
                                                  "gymdata_base_len": 1}))

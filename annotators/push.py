@@ -279,6 +279,14 @@ def _declare_schema(fo, dataset, score_names: list[str], *, frames: bool) -> Non
             dataset._merge_frame_field_schema(todo_frames)
 
 
+def _annotate_schemas(dataset) -> None:
+    """Let FiftyOne's Annotate mode edit the segment fields on its timeline (edits adopted by our code)."""
+    fields = [f for f in foapi.ANNOTATE_FIELDS if f not in (dataset.active_label_schemas or [])]
+    if fields:
+        dataset.set_label_schemas(dataset.generate_label_schemas(fields=list(foapi.ANNOTATE_FIELDS)))
+        dataset.activate_label_schemas(fields)
+
+
 def _slice_name(row: Mapping[str, Any]) -> str:
     if isinstance(row.get("view"), str) and row["view"]:
         return row["view"]
@@ -355,7 +363,7 @@ def _pulled_prefix(log: list[dict], pulled: set[str]) -> int:
 
 def push(name: str, *, fo_name: str | None = None, pose_source: str | None = None,
          criteria_from: list[str] | tuple[str, ...] = (), workers: int = 2, progress: bool = True,
-         database_uri: str | None = None) -> PushReport:
+         database_uri: str | None = None, blind_for: str | None = None) -> PushReport:
     """Create or update the FiftyOne dataset of a store dataset (see the module docstring).
 
     Args:
@@ -368,6 +376,9 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
         workers: Processes encoding frame folders to MP4.
         progress: Show progress bars.
         database_uri: MongoDB URI of a shared FiftyOne database (default: FiftyOne's configuration).
+        blind_for: Blind double labelling: the labels shown are this annotator's own and the imported
+            ones, never another annotator's (:func:`gymdata.labels.blind`). The FiftyOne dataset
+            should be this annotator's own (``fo_name``).
 
     Raises:
         DatasetNotFoundError: If a store dataset does not exist.
@@ -406,7 +417,6 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     videos = videos[videos["video_id"].isin(mp4)].reset_index(drop=True)
     ids = videos["video_id"].tolist()
     poses = load_poses(ds, ids, pose_source)
-    by_clip = labels_by_clip(ds, ids)
     pulled = {e["id"] for e in read_ledger(ds)}
     score_names = sorted(set(ds.df("scores", columns=["name"])["name"])) if ds.has("scores") else []
 
@@ -418,11 +428,17 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
             raise GymdataError(f"FiftyOne dataset {fo_name!r} was not pushed from store dataset {name!r}"
                                + (f" but from {owner!r}" if owner else ""),
                                hint="choose another --fo-name, or delete it in FiftyOne first")
+        was_blind = foapi.gymdata_info(dataset).get("blind_for")
+        if was_blind and blind_for and was_blind != blind_for:
+            raise GymdataError(f"FiftyOne dataset {fo_name!r} is the blind copy of {was_blind!r}, not of {blind_for!r}",
+                               hint=f"give {blind_for} a FiftyOne dataset of their own: --fo-name {name}-{blind_for}")
+        blind_for = blind_for or was_blind  # pushing again keeps a blind copy blind
     else:
         dataset = fo.Dataset(fo_name, persistent=True)
         slices = [s for _, s in _group_keys(videos)]
         dataset.add_group_field(foapi.GROUP_FIELD, default="frontal" if "frontal" in slices else slices[0])
 
+    by_clip = labels_by_clip(ds, ids, blind_for=blind_for)
     coll = dataset._sample_collection
     existing = {d["video_id"]: d for d in coll.find({"video_id": {"$in": ids}},
                                                     {"video_id": 1, "group": 1, "gymdata_fp": 1})}
@@ -456,6 +472,8 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
         rows = by_clip.get(vid, {})
         pose = poses.get(vid)
         fp = hashlib.sha1(f"{_pose_digest(pose)}\0{mp4[vid]}\0{int(row['num_frames'])}".encode()).hexdigest()
+        if vid in existing:  # Annotate-mode changes become logged edits before the fields are re-rendered
+            foapi.adopt_outside_edits(dataset, existing[vid]["_id"])
         while True:  # compare-and-swap against annotators editing while we push
             doc = coll.find_one({"video_id": vid}, {"gymdata_log": 1, "gymdata_rev": 1, "gymdata_base": 1,
                                                     "gymdata_base_len": 1, "gymdata_fp": 1})
@@ -498,9 +516,11 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     dataset.info["gymdata"] = {
         "store": name, "store_path": str(ds.path), "pushed_at": stamp.isoformat(),
         "criteria": catalogue, "score_names": score_names, "knowledge_graph": _knowledge_graph(ds),
+        "blind_for": blind_for,
     }
     dataset.skeletons = {foapi.POSE_FIELD: fo.KeypointSkeleton(labels=list(foapi.LANDMARK_NAMES),
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
     dataset.save()
+    _annotate_schemas(dataset)
     report.seconds = time.perf_counter() - start
     return report

@@ -74,7 +74,9 @@ def suggest(dataset, sample_id) -> dict[str, Any]:
     segs = [{"id": L.new_id(), "kind": "repetition", "label": "rep", "start": a, "end": b, "origin": "model",
              "annotator": name, "at": at} for a, b in reps]
     suggestion = {"counter": name, "at": at, "count": len(reps), "reps": reps, "states": states,
-                  "reason": getattr(result, "reason", None)}
+                  "reason": getattr(result, "reason", None),
+                  # how sure the counter is (autocorrelation at its period): the queue's last criterion
+                  "periodicity": None if getattr(result, "periodicity", None) is None else float(result.periodicity)}
     detections = foapi.temporal_detections(doc["video_id"], segs, "repetition")
     dataset._sample_collection.update_one({"_id": doc["_id"]}, {"$set": {
         "suggestion": suggestion, "suggested_repetitions": detections,

@@ -191,12 +191,34 @@ def predictions(ds: Dataset, table: str, *, video_ids: Sequence[str] | None = No
     return current(ds, table, video_ids=video_ids, as_of=as_of, origins=PREDICTION)
 
 
-def current_by_clip(ds: Dataset, video_ids: Sequence[str] | None = None, *, as_of: dt.datetime | None = None
-                    ) -> dict[str, dict[str, list[dict]]]:
-    """The current ground-truth rows of every label table, grouped by clip: ``{video_id: {table: [row]}}``."""
+def blind(ds: Dataset, table: str, annotator: str, *, video_ids: Sequence[str] | None = None,
+          as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """What ``annotator`` may see in blind double labelling: their own current labels, else the corpus's.
+
+    Per key, the annotator's own current label (their latest snapshot for segments and penalties)
+    when they have one, otherwise the imported one; other annotators' labels are never included.
+
+    Returns:
+        The table's columns, one row per label, like :func:`current`.
+    """
+    df = current(ds, table, video_ids=video_ids, as_of=as_of, per_rater=True)
+    df = df[df["rater"].isin([annotator, CORPUS_RATER])].copy()
+    own = df["rater"] == annotator
+    has_own = own.groupby([df[k].astype(object).fillna("") for k in KEYS[table]]).transform("any") if len(df) else own
+    return df[own | ~has_own].drop(columns=["rater"]).reset_index(drop=True)
+
+
+def current_by_clip(ds: Dataset, video_ids: Sequence[str] | None = None, *, as_of: dt.datetime | None = None,
+                    blind_for: str | None = None) -> dict[str, dict[str, list[dict]]]:
+    """The current ground-truth rows of every label table, grouped by clip: ``{video_id: {table: [row]}}``.
+
+    With ``blind_for``, only that annotator's labels on top of the imported ones (:func:`blind`).
+    """
     out: dict[str, dict[str, list[dict]]] = {}
     for table in LABEL_TABLES:
-        for row in current(ds, table, video_ids=video_ids, as_of=as_of).to_dict("records"):
+        rows = (current(ds, table, video_ids=video_ids, as_of=as_of) if blind_for is None
+                else blind(ds, table, blind_for, video_ids=video_ids, as_of=as_of))
+        for row in rows.to_dict("records"):
             out.setdefault(row["video_id"], {t: [] for t in LABEL_TABLES})[table].append(row)
     return out
 

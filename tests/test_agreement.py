@@ -122,6 +122,14 @@ def test_agreement_command_writes_a_table_and_a_png(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     doc = json.loads((tmp_path / "rep" / "agreement.json").read_text())
     assert doc["raters"] == ["ana", "ben"] and len(doc["rows"]) == 5
+    # repetitions were labelled on 4 clips only: those figures are flagged, the 6-clip ones are not
+    warning = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "fewer than 5 clips" in warning[0]
+    assert "exact_agreement repetition count (4)" in warning[0] and "segment_iou repetitions (4)" in warning[0]
+    assert "cohen_kappa" not in warning[0] and "score quality" not in warning[0]
+    assert {(r["measure"], r["few_items"]) for r in doc["rows"]} == {
+        ("cohen_kappa", False), ("icc_2_1", False), ("icc_2_1", True), ("exact_agreement", True),
+        ("segment_iou", True)}
     code, _, err = run_cli("agreement", "labelled", "--annotator", "ana")
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("error: dataset 'labelled' has labels from 1 rater(s): ana")

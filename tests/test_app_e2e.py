@@ -144,6 +144,29 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
                         if time.monotonic() > deadline:
                             raise
                 clip = title.inner_text().strip()  # the panel's title: the clip's video_id
+
+                def field(label: str):  # the first input after a label (repetitions come before states)
+                    return panel.locator(f'xpath=.//p[starts-with(normalize-space(text()), "{label}")]'
+                                         '/following::input[1]').first
+
+                field("Annotator").fill(ANNOTATOR)  # once for the session
+                page.wait_for_timeout(1500)  # the panel's state is synced shortly after typing
+                panel.get_by_role("radio", name="fail").first.check()
+                panel.get_by_text(f"fail by {ANNOTATOR} (human").wait_for()  # who and when, next to the criterion
+                field("Score").fill("82")
+                page.wait_for_timeout(1500)
+                panel.get_by_role("button", name="Set score").click()
+                panel.get_by_text(f"now 82 by {ANNOTATOR}").wait_for()
+                field("Start frame").fill("30")
+                field("End frame").fill("40")
+                page.wait_for_timeout(1500)
+                panel.get_by_role("button", name="Add repetition").click()
+                new_rep = panel.get_by_role("row").filter(has_text="30-40").filter(has_text="human")
+                new_rep.filter(has_text=ANNOTATOR).wait_for()
+                page.locator('button[title="Split horizontally"]').first.click()  # video next to the panel
+                page.wait_for_timeout(3000)
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "app_e2e.png"))
             except sync_api.Error as exc:
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "app_e2e_failed.png"))
@@ -151,29 +174,6 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
                 pytest.fail(f"{str(exc).splitlines()[0]}\nthe Gym labels panel shows: {shown[:500]!r}\n"
                             f"browser: {'; '.join(browser_log[-15:])}\nscreenshot {ARTIFACTS / 'app_e2e_failed.png'}"
                             f"\nApp log:\n{app_log(app)}")
-
-            def field(label: str):  # the first input after a label (repetitions come before states)
-                return panel.locator(f'xpath=.//p[starts-with(normalize-space(text()), "{label}")]'
-                                     '/following::input[1]').first
-
-            field("Annotator").fill(ANNOTATOR)  # once for the session
-            page.wait_for_timeout(1500)  # the panel's state is synced shortly after typing
-            panel.get_by_role("radio", name="fail").first.check()
-            panel.get_by_text(f"fail by {ANNOTATOR} (human").wait_for()  # who and when, next to the criterion
-            field("Score").fill("82")
-            page.wait_for_timeout(1500)
-            panel.get_by_role("button", name="Set score").click()
-            panel.get_by_text(f"now 82 by {ANNOTATOR}").wait_for()
-            field("Start frame").fill("30")
-            field("End frame").fill("40")
-            page.wait_for_timeout(1500)
-            panel.get_by_role("button", name="Add repetition").click()
-            new_rep = panel.get_by_role("row").filter(has_text="30-40").filter(has_text="human")
-            new_rep.filter(has_text=ANNOTATOR).wait_for()
-            page.locator('button[title="Split horizontally"]').first.click()  # video next to the panel
-            page.wait_for_timeout(3000)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "app_e2e.png"))
         finally:
             browser.close()
 
@@ -185,5 +185,5 @@ def test_label_in_the_browser_then_pull(app, tmp_path):
     score = ds.df("scores", filter={"origin": "human"})
     assert score[["video_id", "annotator", "value"]].values.tolist() == [[clip, ANNOTATOR, 82.0]]
     reps = ds.df("segments", filter={"origin": "human"})
-    assert set(reps["annotator"]) == {ANNOTATOR} and [29, 39] in reps[["start_frame", "end_frame"]].values.tolist()
+    assert set(reps["annotator"]) == {ANNOTATOR} and [30, 40] in reps[["start_frame", "end_frame"]].values.tolist()
     assert (ARTIFACTS / "app_e2e.png").stat().st_size > 20_000

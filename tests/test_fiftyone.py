@@ -176,14 +176,14 @@ def test_operators_record_every_edit_with_annotator(pushed):
     run_op(dataset, "set_criterion", s, criterion="Depth L", verdict="fail", annotator="ana")
     run_op(dataset, "set_criterion", s, criterion="Hips back L", verdict="unsure", annotator="ana")
     run_op(dataset, "set_score", s, score=42.5, annotator="ana")
-    run_op(dataset, "add_repetition", s, start_frame=1, end_frame=2, annotator="ben")
+    run_op(dataset, "add_repetition", s, start_frame=0, end_frame=1, annotator="ben")
     s.reload()
     first = s.repetitions.detections[0]
-    run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=2, end_frame=3, annotator="ben")
+    run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=1, end_frame=2, annotator="ben")
     s.reload()
     second = s.repetitions.detections[-1]
     run_op(dataset, "delete_repetition", s, segment=second.segment_id, annotator="ben")
-    run_op(dataset, "mark_state", s, state="R", start_frame=1, end_frame=6, annotator="ben")
+    run_op(dataset, "mark_state", s, state="R", start_frame=0, end_frame=5, annotator="ben")
     run_op(dataset, "add_penalty", s, error_type="knees cave", keystep="descent", points=2, feedback="push knees out",
            annotator="ana")
     s.reload()
@@ -233,7 +233,7 @@ def test_repeated_click_is_recorded_once(pushed):
     s = sample_of(dataset, "s0_frontal")
     for _ in range(2):
         run_op(dataset, "set_criterion", s, criterion="Knees over toes F", verdict="fail", annotator="ana")
-        run_op(dataset, "add_repetition", s, start_frame=22, end_frame=24, annotator="ana")
+        run_op(dataset, "add_repetition", s, start_frame=21, end_frame=23, annotator="ana")
     run_op(dataset, "set_criterion", s, criterion="Knees over toes F", verdict="fail", annotator="ben")  # agrees
     s.reload()
     assert [(e["op"], e["annotator"]) for e in s.gymdata_log] == [("criterion", "ana"), ("segment", "ana"),
@@ -253,7 +253,7 @@ def test_penalties_come_from_the_knowledge_graph(pushed):
         txn.put_attachment("knowledge_graph.json", graph)
     push("clips", progress=False)
     s = sample_of(dataset, "s0_frontal")
-    run_op(dataset, "add_penalty", s, keystep="K1", error_type="E1", start_frame=3, end_frame=7, annotator="ana")
+    run_op(dataset, "add_penalty", s, keystep="K1", error_type="E1", start_frame=2, end_frame=6, annotator="ana")
     with pytest.raises(ExecutionError, match="Path: error_type. Reason: Invalid enum value"):
         run_op(dataset, "add_penalty", s, keystep="K1", error_type="E9", annotator="ana")
     with pytest.raises(ExecutionError, match="Path: error_type"):  # E2 belongs to keystep K2
@@ -296,8 +296,8 @@ def test_suggestions_can_be_accepted_and_corrected(pushed):
     states = [(f, s.frames[f].state.label) for f in (1, 6, 12)]
     assert states == [(f, s.frames[f].suggested_state.label) for f in (1, 6, 12)]
     first = s.repetitions.detections[0]  # correct the first one
-    run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=first.support[0],
-           end_frame=first.support[1] + 1, annotator="ben")
+    run_op(dataset, "edit_repetition", s, segment=first.segment_id, start_frame=first.support[0] - 1,
+           end_frame=first.support[1], annotator="ben")  # support is FiftyOne's, 1-based; params the player's
     s.reload()
     assert s.repetitions.detections[0].support == [first.support[0], first.support[1] + 1]
     assert s.repetitions.detections[0].annotator == "ben"
@@ -316,7 +316,7 @@ def test_pull_appends_human_history_and_is_idempotent(pushed):
     reps = [d.segment_id for d in s.repetitions.detections]
     for seg in reps:
         run_op(dataset, "delete_repetition", s, segment=seg, annotator="ben")
-    run_op(dataset, "mark_state", s, state="none", start_frame=1, end_frame=NUM_FRAMES, annotator="ben")
+    run_op(dataset, "mark_state", s, state="none", start_frame=0, end_frame=NUM_FRAMES - 1, annotator="ben")
     before = {t: ds.count(t) for t in ("criteria", "scores", "segments")}
     report = pull("clips")
     assert report.edits == 6 and report.by_annotator == {"ana": 2, "ben": 4}
@@ -355,7 +355,7 @@ def test_pull_appends_human_history_and_is_idempotent(pushed):
     push("clips", progress=False)
     s.reload()
     assert s.rep_count == 0 and s.gymdata_base_len == 6 and s.score_quality == 55.0
-    run_op(dataset, "add_repetition", s, start_frame=4, end_frame=9, annotator="ana")
+    run_op(dataset, "add_repetition", s, start_frame=3, end_frame=8, annotator="ana")
     assert pull("clips").edits == 1
     assert current_labels(ds.reload(), "segments", video_ids=["s0_lateral"])["start_frame"].tolist() == [3]
 

@@ -1,0 +1,139 @@
+"""In a real browser: browsing clips with the "Gym labels" panel open records nothing; a click does.
+
+``gymdata app`` on ten clips (five takes x two views) that another annotator, bob, has judged. An
+annotator, in her own App session, walks through every take with the panel open, switches the view
+the panel labels, reloads the page and walks again: a pull then finds no edit at all. One deliberate
+click on the lateral view is then recorded on the lateral clip, under her name. Headless Debian
+``chromium`` driven by Playwright; a failure keeps ``artifacts/app_panel_failed.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from annotators import foapi
+from annotators import labels as L
+from annotators.pull import pull
+from annotators.push import push
+from gymdata import store
+from tests.fo_support import FO_ENV, fo_db, free_port, make_store, mongod  # noqa: F401 (fixtures)
+from tests.test_app_e2e import ARTIFACTS, CHROMIUM, stop_tree, wait_http
+
+pytestmark = pytest.mark.slow
+ANNOTATOR = "Ada Walker"
+
+
+@pytest.fixture
+def app10(fo_db, mongod, tmp_path):
+    """Ten clips judged by bob and pulled, served by ``gymdata app``: yields (base URL, FiftyOne dataset)."""
+    make_store(tmp_path, takes=5, frames=30)
+    push("clips", progress=False)
+    dataset = fo_db.load_dataset("clips")
+    for s in dataset.select_group_slices():
+        names = foapi.exercise_criteria(dataset, "squat", s.view)
+        foapi.apply_edits(dataset, s.id, [L.make_edit("criterion", "bob", name=n, verdict="fail") for n in names]
+                          + [L.make_edit("score", "bob", value=33)])
+    pull("clips")
+    port = free_port()
+    env = {**os.environ, **FO_ENV, "FIFTYONE_DATABASE_NAME": os.environ["FIFTYONE_DATABASE_NAME"],
+           "GYMDATA_HOME": str(store.home())}
+    log = tmp_path / "app.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gymdata.cli", "app", "clips", "--port", str(port),
+                                 "--database-uri", mongod, "--plugins-dir", str(tmp_path / "plugins"),
+                                 "--annotator", ANNOTATOR],  # her own App session: a reload keeps her name
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", proc, log)
+        yield f"http://127.0.0.1:{port}", dataset
+    finally:
+        stop_tree(proc)
+
+
+def _log_sizes(dataset) -> dict[str, int]:
+    return {d["video_id"]: len(d.get("gymdata_log") or [])
+            for d in dataset._sample_collection.find({}, {"video_id": 1, "gymdata_log": 1})}
+
+
+def test_browsing_with_the_panel_open_records_nothing(app10):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    url, dataset = app10
+    before = _log_sizes(dataset)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.add_locator_handler(page.get_by_role("button", name="Dismiss"),
+                                 lambda button: button.dispatch_event("click"), no_wait_after=True)
+        modal = page.locator('[data-cy="modal"]')
+        panel = page.locator('[data-cy="panel-content-gym_labels"]')
+        title = panel.locator("h4").first
+
+        def open_first_clip() -> None:
+            page.goto(f"{url}/datasets/clips", wait_until="domcontentloaded")
+            tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
+            tile.wait_for()
+            for _ in range(3):  # a click on a grid still laying out can be lost
+                tile.click()
+                try:
+                    modal.wait_for(timeout=20_000)
+                    break
+                except sync_api.TimeoutError:
+                    pass
+            page.locator('[data-cy="panel-tab-gym_labels"]').click()
+            # a panel loaded before the App set its current sample shows its "Open a clip" line and gets
+            # no event later: show another tab and this one again, which loads the panel anew
+            for _ in range(3):
+                panel.get_by_text("Open a clip").or_(title).first.wait_for()
+                if title.is_visible():
+                    break
+                page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').click()
+                page.locator('[data-cy="panel-tab-gym_labels"]').click()
+            title.wait_for()
+
+        def walk() -> list[str]:
+            seen = [title.inner_text().strip()]
+            for _ in range(4):  # five takes
+                page.locator('[data-cy="nav-right-button"]').click()
+                page.wait_for_function("([el, old]) => el && el.innerText.trim() !== old",
+                                       arg=[title.element_handle(), seen[-1]])
+                seen.append(title.inner_text().strip())
+                panel.get_by_role("radio", name="lateral").check()  # the take's other view, in the panel
+                panel.locator("h4", has_text="_lateral").wait_for()
+                panel.get_by_role("radio", name="frontal").check()
+                panel.locator("h4", has_text="_frontal").wait_for()
+            return seen
+
+        try:
+            open_first_clip()
+            panel.get_by_text(f"edits are recorded as: {ANNOTATOR}").wait_for()
+            seen = walk()
+            assert len(set(seen)) == 5, seen
+            # a reload: the page loaded afresh and a clip opened again (after a bare reload, FiftyOne gives
+            # the panel no current sample until the clip changes: it shows its "Open a clip" line)
+            open_first_clip()
+            page.wait_for_timeout(3000)  # let any late change event arrive before counting
+            assert _log_sizes(dataset) == before
+            # one deliberate click, on the lateral view of the clip open
+            panel.get_by_role("radio", name="lateral").check()
+            panel.locator("h4", has_text="_lateral").wait_for()
+            lateral = title.inner_text().strip()
+            panel.get_by_role("radio", name="unsure").first.check()
+            panel.get_by_text(f"unsure by {ANNOTATOR} (human").wait_for()
+        except (sync_api.Error, AssertionError):
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "app_panel_failed.png"))
+            raise
+        finally:
+            browser.close()
+    report = pull("clips")
+    assert report.by_annotator == {ANNOTATOR: 1}, report.lines()
+    crit = store.open_dataset("clips").df("criteria", filter={"origin": "human", "annotator": ANNOTATOR})
+    assert crit["video_id"].tolist() == [lateral] and lateral.endswith("_lateral")
