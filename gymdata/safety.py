@@ -97,7 +97,9 @@ def protected_folders() -> list[tuple[Path, str]]:
 def guard_output(out: str | Path, *, overwrite: bool) -> None:
     """Refuse an output folder that would destroy or pollute data.
 
-    Always refused: the store (``GYMDATA_HOME``) and any folder inside it. With ``overwrite`` also
+    Always refused: the store (``GYMDATA_HOME``) and any folder inside it, except a folder inside the
+    store's own ``exports/`` folder (:data:`gymdata.store.EXPORTS`, where ``gymdata demo`` puts its
+    exports; no dataset can be named so). With ``overwrite`` also
     refused: a folder holding the store, an input root of a dataset (or a folder inside or holding
     one: replacing it deletes source files), and any folder that holds a dataset (``dataset.json``).
 
@@ -108,10 +110,11 @@ def guard_output(out: str | Path, *, overwrite: bool) -> None:
 
     target = _real(out)
     home = _real(store.home())
-    if _is_within(target, home):
+    exports = home / store.EXPORTS
+    if _is_within(target, home) and not (target != exports and _is_within(target, exports)):
         where = "the store" if target == home else "inside the store"
         raise InputError(f"output folder is {where} ({home})", path=out,
-                         hint="write exports and samples outside GYMDATA_HOME")
+                         hint=f"write exports and samples outside GYMDATA_HOME, or into a folder under {exports}")
     if not overwrite:
         return  # nothing existing is replaced (the caller refuses an existing OUT)
     refuse = "choose another OUT; --overwrite only replaces earlier outputs"

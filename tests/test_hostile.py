@@ -294,6 +294,17 @@ def test_export_into_the_store_is_refused_without_overwrite(imported, isolated_s
     assert code == 0, err
 
 
+def test_only_a_folder_under_the_stores_exports_folder_takes_an_export(imported, isolated_store):
+    exports = isolated_store / "exports"
+    code, _, err = run_cli("export", "ds", "--format", "hf-parquet", str(exports), "--overwrite", "--quiet")
+    one_line_error(code, err, "inside the store")  # the exports folder itself is the store's, never replaced
+    code, _, err = run_cli("export", "ds", "--format", "hf-parquet", str(exports / "ds-hf"), "--quiet")
+    assert code == 0, err
+    assert (exports / "ds-hf").is_dir() and (isolated_store / "ds" / "dataset.json").is_file()
+    code, _, err = run_cli("import", "videos", str(imported), "--name", "Exports", "--quiet")
+    one_line_error(code, err, "reserved")  # no dataset can take the exports folder's name
+
+
 def test_sample_bad_arguments_are_one_line(tmp_path):
     code, _, err = run_cli("sample", str(tmp_path / "s"), "--subjects", "0")
     assert code == 2 and "--subjects" in err and "Traceback" not in err
