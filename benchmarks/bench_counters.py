@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: State-counting settings searched by the selection: the consensus counter's fixed grid.
-from baselines.counting import CONSENSUS_GRID as GRID  # noqa: E402
+from baselines.counting import CONSENSUS_GRID as GRID
 
 FPS = 30.0
 
