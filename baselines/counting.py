@@ -437,12 +437,11 @@ class StateParams:
     """How a per-frame state score becomes repetitions (:func:`count_states`); no unit depends on
     the frame rate: times are in periods of the clip's own motion.
 
-    Each counting model stores its own setting in its run (``config.json`` ``state``): the
-    learned counter's :data:`baselines.poserac.DEFAULT_STATE`, the GMM's
-    :data:`baselines.gmm.DEFAULT_STATE`, each the best of ``benchmarks/bench_counters.py``'s grid
-    on the 58 Countix-Fitness test sequences (in-sample; the benchmark also reports the
-    leave-one-exercise-out figures, where each exercise is counted with the setting chosen on the
-    other two). The class defaults are a middle setting of that grid.
+    Each counting model stores its own setting in its run (``config.json`` ``state``): new runs of
+    the learned counter and of the GMM count with ``consensus`` (the median count over
+    :data:`CONSENSUS_GRID`, no setting chosen); runs saved before it keep the single setting they
+    were saved with (the best of that grid on the 58 Countix-Fitness test sequences, in-sample).
+    The class defaults are a middle setting of the grid.
 
     Attributes:
         smooth: Gaussian smoothing of the score, in periods (sigma).
