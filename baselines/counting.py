@@ -54,7 +54,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -438,12 +438,11 @@ class StateParams:
     """How a per-frame state score becomes repetitions (:func:`count_states`); no unit depends on
     the frame rate: times are in periods of the clip's own motion.
 
-    Each counting model stores its own setting in its run (``config.json`` ``state``): the
-    learned counter's :data:`baselines.poserac.DEFAULT_STATE`, the GMM's
-    :data:`baselines.gmm.DEFAULT_STATE`, each the best of ``benchmarks/bench_counters.py``'s grid
-    on the 58 Countix-Fitness test sequences (in-sample; the benchmark also reports the
-    leave-one-exercise-out figures, where each exercise is counted with the setting chosen on the
-    other two). The class defaults are a middle setting of that grid.
+    Each counting model stores its own setting in its run (``config.json`` ``state``): new runs of
+    the learned counter and of the GMM count with ``consensus`` (the median count over
+    :data:`CONSENSUS_GRID`, no setting chosen); runs saved before it keep the single setting they
+    were saved with (the best of that grid on the 58 Countix-Fitness test sequences, in-sample).
+    The class defaults are a middle setting of the grid.
 
     Attributes:
         smooth: Gaussian smoothing of the score, in periods (sigma).
@@ -464,6 +463,11 @@ class StateParams:
             says which side is Active and the motion signal, which sees every joint move whatever
             the view, steadies the period and the dips a classifier misses in unusual views. A
             design constant (equal weights), not tuned: see :func:`fuse_scores`.
+        consensus: Count with every setting of :data:`CONSENSUS_GRID` (its fields replace
+            ``smooth``, ``quantile``, ``level``, ``min_gap`` and ``count_on``; the others are
+            kept) and return the median count: no setting is chosen at all, so nothing in the
+            counting is fitted to any test data (see :func:`count_consensus`). Off for runs whose
+            ``config.json`` predates it.
     """
 
     smooth: float = 0.06
@@ -474,11 +478,30 @@ class StateParams:
     count_on: str = "R"
     min_period_s: float = 0.5
     motion_weight: float = 1.0
+    consensus: bool = False
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any] | None) -> StateParams:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in (doc or {}).items() if k in known})
+
+
+#: The fixed grid of state-counting settings (:class:`StateParams` fields) that the consensus
+#: counter (:func:`count_consensus`) counts with, and that ``benchmarks/bench_counters.py`` selects
+#: from for its leave-one-exercise-out figures. Chosen a priori, as the plausible range of each
+#: knob, not from results: smoothing over 3, 6 or 10 % of the period; the clip's range between its
+#: 10-90, 5-95 or 2-98 percentiles; hysteresis at 25 or 35 % of it; no minimum gap or half a
+#: period; a repetition counted on entering A or on entering R. 72 settings.
+CONSENSUS_GRID: dict[str, tuple] = {"smooth": (0.03, 0.06, 0.1), "quantile": (90.0, 95.0, 98.0),
+                                    "level": (0.25, 0.35), "min_gap": (0.0, 0.5), "count_on": ("A", "R")}
+
+
+def grid_settings(base: StateParams | None = None, grid: Mapping[str, Sequence] | None = None) -> list[StateParams]:
+    """Every setting of ``grid`` (default :data:`CONSENSUS_GRID`) on top of ``base`` (its other
+    fields kept, ``consensus`` off), in the grid's order."""
+    grid = CONSENSUS_GRID if grid is None else grid
+    base = replace(base or StateParams(), consensus=False)
+    return [replace(base, **dict(zip(grid, values))) for values in itertools.product(*grid.values())]
 
 
 def logit(p: np.ndarray, clip: float = 9.0) -> np.ndarray:
@@ -570,6 +593,8 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
         A :class:`CountResult`.
     """
     p = params or StateParams()
+    if p.consensus:
+        return count_consensus(score, fps, counter, p, valid, period, motion)
     fps = float(fps or DEFAULT_FPS)
     score = np.asarray(score, np.float64)
     n = len(score)
@@ -632,6 +657,43 @@ def count_states(score: np.ndarray, fps: float | None, counter: str, params: Sta
         reps.append((int(start), int(end)))
     return CountResult(len(reps), reps, state_runs(active), counter, float(period), periodicity,
                        reason=None if reps else "static", signal=sig)
+
+
+def count_consensus(score: np.ndarray, fps: float | None, counter: str, params: StateParams | None = None,
+                    valid: np.ndarray | None = None, period: float | None = None,
+                    motion: np.ndarray | None = None) -> CountResult:
+    """Count with every setting of :data:`CONSENSUS_GRID` and return the median count.
+
+    Choosing one setting of the state counting needs counted data, and a setting chosen on some
+    exercises carries over unevenly to others (on Countix, the setting chosen on two exercises
+    often misses on the third). The median over a fixed grid chooses nothing: a clip's count is
+    what most reasonable settings agree on, and one setting's failure (a doubled count from too
+    little smoothing, a missed dip from too much) is outvoted. The period is searched once (it
+    does not depend on the grid's fields); each setting then costs one smoothing and one
+    hysteresis pass.
+
+    Args:
+        score: ``(T,)`` score per frame, as :func:`count_states`.
+        fps: As :func:`count_states`.
+        counter: As :func:`count_states`.
+        params: Fields outside the grid (``min_range``, ``min_period_s``, ``motion_weight``).
+        valid: As :func:`count_states`.
+        period: As :func:`count_states`.
+        motion: As :func:`count_states`.
+
+    Returns:
+        The :class:`CountResult` of the first setting (in grid order) whose count is nearest to
+        the rounded median count, so that its reps and states agree with the count.
+    """
+    settings = grid_settings(params)
+    first = count_states(score, fps, counter, settings[0], valid, period, motion)
+    if first.reason == "no_person" or first.period is None:
+        return first
+    results = [first] + [count_states(score, fps, counter, s, valid, first.period, motion) for s in settings[1:]]
+    counts = np.array([r.count for r in results])
+    target = int(np.round(np.median(counts)))
+    best = results[int(np.argmin(np.abs(counts - target)))]
+    return replace(best, period=first.period, periodicity=first.periodicity)
 
 
 # --------------------------------------------------------------------------------------------

@@ -57,9 +57,11 @@ from gymdata import store
 from gymdata.errors import InputError
 
 MODEL = "poserac"
-#: State counting of new runs: the best setting of ``benchmarks/bench_counters.py``'s grid on the 58
-#: Countix-Fitness test sequences (in-sample; the README gives the leave-one-exercise-out figures).
-DEFAULT_STATE = StateParams(smooth=0.03, quantile=98.0, level=0.35, min_gap=0.0, count_on="A")
+#: State counting of new runs: the median count over the fixed grid
+#: :data:`baselines.counting.CONSENSUS_GRID` (:func:`baselines.counting.count_consensus`), so no
+#: counting setting is chosen on any counted data. Runs trained before it keep the single setting
+#: in their ``config.json``.
+DEFAULT_STATE = StateParams(consensus=True)
 VIEWS = ("minmax", "centred", "angles")
 #: BlazePose index of each landmark's mirror image (left <-> right).
 MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [j for i in range(11, 33, 2) for j in (i + 1, i)])

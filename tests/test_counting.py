@@ -214,6 +214,28 @@ def test_gmm_one_shot_counts_other_clips_and_round_trips(tmp_path):
                                counter.active_probability("squat", other, 30.0), rtol=1e-6, atol=1e-9)
 
 
+def test_gmm_ensemble_averages_its_members_and_round_trips(tmp_path):
+    lm, reps = clip(4, seed=10)
+    labelled = [LabelledClip("squat", lm, active_mask(len(lm), reps), fps=30.0)]
+    params = GMMParams(components=2, ensemble=3, seed=4)
+    counter = GMMCounter.fit(labelled, params, run_id="gmm-ens")
+    assert all(len(m) == 3 for m in counter.models["squat"].mixtures.values())
+    other, _ = clip(5, seed=11, rep_s=(1.0, 1.6))
+    # the ensemble's score is the mean of its members' scores (each member: seed + m)
+    members = [GMMCounter.fit(labelled, GMMParams(components=2, seed=4 + m)).score("squat", other) for m in range(3)]
+    np.testing.assert_allclose(counter.score("squat", other), np.mean(members, axis=0), atol=1e-9)
+    assert counter.count(other, 30.0, exercise="squat").count == 5
+
+    from baselines.counting import save_run
+
+    config = {"model": "gmm", "run_id": "gmm-ens", "exercises": counter.exercises, "params": asdict(params)}
+    save_run("gmm-ens", config, {}, counter.arrays())
+    np.testing.assert_allclose(load_counter("gmm-ens").score("squat", other), counter.score("squat", other),
+                               rtol=1e-6, atol=1e-9)
+    # a run saved before the ensemble (no "ensemble" in its params) reads as one mixture per state
+    assert GMMParams.from_json({"components": 2}).ensemble == 1
+
+
 def test_gmm_needs_both_states():
     lm, _ = clip(2, seed=16)
     with pytest.raises(InputError, match="Active and Resting"):
