@@ -49,6 +49,7 @@ import datetime as dt
 import errno
 import itertools
 import json
+import zipfile
 import math
 import os
 import re
@@ -752,6 +753,63 @@ def new_run_id(model: str, dataset: str) -> str:
         k += 1
         run_id = f"{base}-{k}"
     return run_id
+
+
+class StateCounter:
+    """A trained counter that scores each frame (Active high, Resting low) and counts the states
+    (:func:`count_states`, fused with the label-free motion signal); exercises it was not trained on
+    go to the periodic fallback.
+
+    Subclasses set ``exercises``, ``run_id``, ``state`` and ``fallback``, and implement
+    :meth:`score` and ``_load`` (reading ``config.json`` and ``model.npz`` of a run folder).
+    """
+
+    MODEL = "counter"
+    exercises: Sequence[str]
+    run_id: str
+    state: StateParams
+    fallback: PeriodicCounter
+
+    def score(self, exercise: str, landmarks: np.ndarray, fps: float | None = None, width: float | None = None,
+              height: float | None = None) -> np.ndarray:
+        """Per-frame score of ``exercise`` (log-odds of Active)."""
+        raise NotImplementedError
+
+    def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
+              width: float | None = None, height: float | None = None) -> CountResult:
+        """Count one clip: with this exercise's score, else with the periodic fallback."""
+        if exercise not in self.exercises:
+            return self.fallback.count(landmarks, fps, width=width, height=height)
+        valid = valid_frames(landmarks)
+        if valid.sum() < 2:
+            n = len(landmarks)
+            return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
+        motion = motion_signal(landmarks, fps, width, height, self.fallback)
+        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
+                            motion=motion)
+
+    @classmethod
+    def load(cls, folder: str | Path):
+        """Rebuild a counter from a run folder (``config.json`` + ``model.npz``: arrays only, no pickle).
+
+        Raises:
+            InputError: If a file is damaged or missing (one line; disk and permission errors are
+                left to the CLI, which names the file and the fix).
+        """
+        folder = Path(folder)
+        try:
+            return cls._load(folder)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, FileNotFoundError):
+                raise
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            raise InputError(f"the run's model.npz or config.json is damaged or missing ({type(exc).__name__}: "
+                             f"{detail})", path=folder,
+                             hint=f"train the counter again (gymdata train {cls.MODEL})") from None
+
+    @classmethod
+    def _load(cls, folder: Path):
+        raise NotImplementedError
 
 
 def refuse_existing_run(run_id: str | None) -> None:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import random
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -55,12 +54,10 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from baselines.counting import (
-    CountResult,
     PeriodicCounter,
+    StateCounter,
     StateParams,
     count_metrics,
-    count_states,
-    motion_signal,
     new_run_id,
     refuse_existing_run,
     save_run,
@@ -179,7 +176,7 @@ def frame_features(landmarks: np.ndarray, views: Sequence[str] = VIEWS, width: f
     return {v: feats[v] for v in views}
 
 
-class GMMCounter:
+class GMMCounter(StateCounter):
     """Counts repetitions from the A/R log-likelihood ratio of per-state mixtures (module docstring).
 
     Args:
@@ -189,6 +186,8 @@ class GMMCounter:
         fallback: Counter for other exercises (default :class:`PeriodicCounter`).
         state: How scores become counts (default :data:`DEFAULT_STATE`).
     """
+
+    MODEL = MODEL
 
     def __init__(self, models: Mapping[str, ExerciseModel], params: GMMParams, run_id: str = MODEL,
                  fallback: PeriodicCounter | None = None, state: StateParams | None = None):
@@ -261,19 +260,6 @@ class GMMCounter:
         """Per-frame P(Active) with equal priors (the logistic of :meth:`score`)."""
         return 1.0 / (1.0 + np.exp(-self.score(exercise, landmarks, fps, width, height)))
 
-    def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
-              width: float | None = None, height: float | None = None) -> CountResult:
-        """Count one clip: with this exercise's mixtures, else with the periodic fallback."""
-        if exercise not in self.models:
-            return self.fallback.count(landmarks, fps, width=width, height=height)
-        valid = valid_frames(landmarks)
-        if valid.sum() < 2:
-            n = len(landmarks)
-            return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
-        motion = motion_signal(landmarks, fps, width, height, self.fallback)
-        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
-                            motion=motion)
-
     # -- persistence ------------------------------------------------------------------------
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -290,19 +276,6 @@ class GMMCounter:
                                     f"{key}/covariances": g.covariances_,
                                     f"{key}/precisions_cholesky": g.precisions_cholesky_})
         return out
-
-    @classmethod
-    def load(cls, folder: str | Path) -> GMMCounter:
-        """Rebuild a counter from a run folder (``config.json`` + ``model.npz``, no pickle)."""
-        folder = Path(folder)
-        try:
-            return cls._load(folder)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-            if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, FileNotFoundError):
-                raise  # disk and permission errors: the CLI names the file and the fix
-            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
-            raise InputError(f"the run's model.npz or config.json is damaged or missing ({type(exc).__name__}: "
-                             f"{detail})", path=folder, hint="train the counter again (gymdata train gmm)") from None
 
     @classmethod
     def _load(cls, folder: Path) -> GMMCounter:

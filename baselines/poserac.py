@@ -42,12 +42,10 @@ import click
 import numpy as np
 
 from baselines.counting import (
-    CountResult,
     PeriodicCounter,
+    StateCounter,
     StateParams,
     angle_features,
-    count_states,
-    motion_signal,
     new_run_id,
     refuse_existing_run,
     save_run,
@@ -152,7 +150,7 @@ class ViewNet:
         return h
 
 
-class PoseRACCounter:
+class PoseRACCounter(StateCounter):
     """Salient-pose classifier + state counting (module docstring).
 
     Args:
@@ -163,6 +161,8 @@ class PoseRACCounter:
         run_id: The run (annotator of its segments).
         fallback: Counter for other exercises (default :class:`PeriodicCounter`).
     """
+
+    MODEL = MODEL
 
     def __init__(self, exercises: Sequence[str], nets: Mapping[str, ViewNet], params: PoseRACParams,
                  state: StateParams | None = None, run_id: str = MODEL, fallback: PeriodicCounter | None = None):
@@ -194,19 +194,6 @@ class PoseRACCounter:
             lm[..., 0] *= width / height
         return np.clip(self.frame_logits(lm)[:, self._exercises.index(exercise)], -9.0, 9.0)
 
-    def count(self, landmarks: np.ndarray, fps: float | None = None, *, exercise: str | None = None,
-              width: float | None = None, height: float | None = None) -> CountResult:
-        """Count one clip: with this exercise's output, else with the periodic fallback."""
-        if exercise not in self._exercises:
-            return self.fallback.count(landmarks, fps, width=width, height=height)
-        valid = valid_frames(landmarks)
-        if valid.sum() < 2:
-            n = len(landmarks)
-            return CountResult(0, [], [(0, n - 1, "R")] if n else [], self.run_id, reason="no_person")
-        motion = motion_signal(landmarks, fps, width, height, self.fallback)
-        return count_states(self.score(exercise, landmarks, fps, width, height), fps, self.run_id, self.state, valid,
-                            motion=motion)
-
     # -- persistence ------------------------------------------------------------------------
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -218,9 +205,7 @@ class PoseRACCounter:
         return out
 
     @classmethod
-    def load(cls, folder: str | Path) -> PoseRACCounter:
-        """Rebuild a counter from a run folder (``config.json`` + ``model.npz``, no pickle)."""
-        folder = Path(folder)
+    def _load(cls, folder: Path) -> PoseRACCounter:
         config = json.loads((folder / "config.json").read_text())
         with np.load(folder / "model.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}

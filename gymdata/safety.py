@@ -97,9 +97,9 @@ def protected_folders() -> list[tuple[Path, str]]:
 def guard_output(out: str | Path, *, overwrite: bool) -> None:
     """Refuse an output folder that would destroy or pollute data.
 
-    Always refused: the store (``GYMDATA_HOME``) and any folder inside it, except a folder inside the
-    store's own ``exports/`` folder (:data:`gymdata.store.EXPORTS`, where ``gymdata demo`` puts its
-    exports; no dataset can be named so). With ``overwrite`` also
+    Always refused: the store (``GYMDATA_HOME``) and any folder inside it, except a folder inside one
+    of the store's own output folders ``exports/`` and ``reports/`` (:data:`gymdata.store.OUTPUT_FOLDERS`,
+    where ``gymdata demo`` writes; no dataset can take their names). With ``overwrite`` also
     refused: a folder holding the store, an input root of a dataset (or a folder inside or holding
     one: replacing it deletes source files), and any folder that holds a dataset (``dataset.json``).
 
@@ -110,11 +110,11 @@ def guard_output(out: str | Path, *, overwrite: bool) -> None:
 
     target = _real(out)
     home = _real(store.home())
-    exports = home / store.EXPORTS
-    if _is_within(target, home) and not (target != exports and _is_within(target, exports)):
+    outputs = [home / folder for folder in store.OUTPUT_FOLDERS]
+    if _is_within(target, home) and not any(target != f and _is_within(target, f) for f in outputs):
         where = "the store" if target == home else "inside the store"
         raise InputError(f"output folder is {where} ({home})", path=out,
-                         hint=f"write exports and samples outside GYMDATA_HOME, or into a folder under {exports}")
+                         hint=f"write exports and samples outside GYMDATA_HOME, or into a folder under {outputs[0]}")
     if not overwrite:
         return  # nothing existing is replaced (the caller refuses an existing OUT)
     refuse = "choose another OUT; --overwrite only replaces earlier outputs"

@@ -59,10 +59,10 @@ _TABLE_ENUMS = {"segments": {"kind": SEGMENT_KINDS}}
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 #: Folders of the store root that are not datasets (pose and media caches, trained runs, reports,
 #: generated sources); a dataset of one of these names would replace it.
-#: The store's folder for exports made into the store (``gymdata demo``'s): the only place inside the
-#: store that an export may write (:func:`gymdata.safety.guard_output`).
-EXPORTS = "exports"
-RESERVED_NAMES = frozenset({"cache", "runs", "reports", "sources", EXPORTS})
+#: The store's folders for outputs made into the store (``gymdata demo``'s exports and reports): the
+#: only places inside the store where an export or a report may write (:func:`gymdata.safety.guard_output`).
+OUTPUT_FOLDERS = ("exports", "reports")
+RESERVED_NAMES = frozenset({"cache", "runs", "sources", *OUTPUT_FOLDERS})
 LOCKS = ".locks"
 
 

@@ -196,6 +196,13 @@ def test_damaged_run_files(run_copy, tmp_path):
     video = write_video(tmp_path / "v.mp4", frames=8)
     code, _, err = run_cli("count", str(video), "--run", "counter")
     one_line_error(code, err, "counter", "damaged")
+    # and a learned counter's (poserac) run missing its model.npz
+    learned = run_copy.parent / "learned"
+    learned.mkdir()
+    (learned / "config.json").write_text(json.dumps({"model": "poserac", "run_id": "learned", "params": {},
+                                                     "exercises": ["squat"], "views": ["raw"]}))
+    code, _, err = run_cli("count", str(video), "--run", "learned")
+    one_line_error(code, err, "learned", "damaged or missing", "gymdata train poserac")
 
 
 # -- paths and names -------------------------------------------------------------------------------------
@@ -303,6 +310,10 @@ def test_only_a_folder_under_the_stores_exports_folder_takes_an_export(imported,
     assert (exports / "ds-hf").is_dir() and (isolated_store / "ds" / "dataset.json").is_file()
     code, _, err = run_cli("import", "videos", str(imported), "--name", "Exports", "--quiet")
     one_line_error(code, err, "reserved")  # no dataset can take the exports folder's name
+    code, _, err = run_cli("report", "ds", "--out", str(isolated_store / "reports" / "ds"))
+    assert code == 0, err
+    code, _, err = run_cli("report", "ds", "--out", str(isolated_store / "reports"))
+    one_line_error(code, err, "inside the store")
 
 
 def test_sample_bad_arguments_are_one_line(tmp_path):
