@@ -58,7 +58,7 @@ from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, import_options, run_import
 from gymdata.store import Transaction, now
 from importers.alexgym import pose_table
-from importers.repcount import read_repcount_csv
+from importers.repcount import read_csv_rows, read_repcount_csv
 
 CORPUS = "pose-counting"
 VERSION = "1"
@@ -145,11 +145,7 @@ def _video_key(name: str) -> str:
 def read_salient_frames(path: Path) -> dict[str, list[int]]:
     """``annotation/pose_train.csv``: video key -> frame numbers of its salient poses."""
     out: dict[str, list[int]] = {}
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+    rows = read_csv_rows(path)
     header = [h.strip() for h in rows[0]] if rows else []
     if "name" not in header:
         raise InputError("no 'name' column", path=path, hint="expected the header ',type,name,L1,L2,...'")

@@ -96,6 +96,19 @@ def _frame(text: str, path: Path, where: str) -> int:
     return int(value)
 
 
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """All rows of a RepCount-layout CSV (a BOM is dropped).
+
+    Raises:
+        InputError: If the file cannot be read or is not CSV text.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+
+
 def read_repcount_csv(path: Path) -> list[Entry]:
     """The entries of a RepCount-style CSV.
 
@@ -103,11 +116,7 @@ def read_repcount_csv(path: Path) -> list[Entry]:
         InputError: On a header without ``name`` and ``L1``, an odd number of frame values or a gap
             in them, a value that is not a frame number, or a repetition that ends before it starts.
     """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read CSV: {exc}", path=path) from None
+    rows = read_csv_rows(path)
     header = [h.strip() for h in rows[0]] if rows else []
     l_cols = sorted(((int(m.group(1)), i) for i, h in enumerate(header) if (m := _L_COLUMN.match(h))))
     if "name" not in header or not l_cols:
