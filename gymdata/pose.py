@@ -54,7 +54,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,19 @@ from gymdata import store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import CorruptMediaError, GymdataError, InputError
 from gymdata.logs import quiet_native_stderr
+from gymdata.media import MediaInfo
 from gymdata.output import emit, json_option
 from gymdata.runner import ENGINES, run_tasks
+from gymdata.skeleton import (
+    BLAZEPOSE33,
+    BODY_JOINTS,
+    LAYOUT_JOINTS,
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    NUM_LANDMARKS,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+)
 
 MEDIAPIPE_VERSION = "0.10.21"
 MODEL = "full"  # pose_landmark_full.tflite, model_complexity=1: the model bundled in the wheel
@@ -75,7 +86,6 @@ MODEL = "full"  # pose_landmark_full.tflite, model_complexity=1: the model bundl
 DETECTION_CONFIDENCE = 0.5
 TRACKING_CONFIDENCE = 0.5
 SOURCE_PREFIX = "mediapipe"
-NUM_LANDMARKS = 33
 #: Rows per ``poses`` commit (about 1 KB each in memory before the commit).
 BATCH_FRAMES = 50_000
 _PREFETCH = 4  # decoded frames queued ahead of MediaPipe in a worker
@@ -120,7 +130,7 @@ class PoseParams:
     def key_params(self, num_frames: int) -> dict:
         """Parameters of the cache key (sampled indices depend on the clip's frame count)."""
         params = {"model": f"{SOURCE_PREFIX}-{MEDIAPIPE_VERSION}/{MODEL}", "static": self.static,
-                  "det": DETECTION_CONFIDENCE, "trk": TRACKING_CONFIDENCE, "layout": "blazepose33/v1",
+                  "det": DETECTION_CONFIDENCE, "trk": TRACKING_CONFIDENCE, "layout": f"{BLAZEPOSE33}/v1",
                   "people_checks": f"{PEOPLE_CHECKS}/{PEOPLE_CHECK_MIN_FRAMES}/v1"}
         if self.static:
             params.update(frames=self.frames, num_frames=int(num_frames))
@@ -323,7 +333,7 @@ def other_person(rgb: np.ndarray, landmarks: np.ndarray, static_pose) -> bool:
     other = np.array([(p.x, p.y, p.visibility) for p in res.pose_landmarks.landmark])
     if other[_BODY, 2].mean() < 0.5:
         return False
-    hx, hy = other[[23, 24], :2].mean(axis=0)
+    hx, hy = other[[LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
     return not (x0 <= hx <= x1 and y0 <= hy <= y1)
 
 
@@ -368,7 +378,7 @@ def extract_clip(job: ClipJob) -> ClipResult:
 
 # -- quality flags ----------------------------------------------------------------------------
 
-_BODY = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
+_BODY = list(BODY_JOINTS)  # shoulders, elbows, wrists, hips, knees, ankles
 
 
 def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height: int | None = None) -> dict:
@@ -405,8 +415,8 @@ def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height
         return out
     aspect = (width / height) if width and height else 1.0
     xy = lm[det][..., :2].astype(np.float64) * np.array([aspect, 1.0])
-    hip = xy[:, [23, 24]].mean(axis=1)
-    torso = float(np.median(np.linalg.norm(xy[:, [11, 12]].mean(axis=1) - hip, axis=-1)))
+    hip = xy[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
+    torso = float(np.median(np.linalg.norm(xy[:, [LEFT_SHOULDER, RIGHT_SHOULDER]].mean(axis=1) - hip, axis=-1)))
     torso = max(torso, 1e-3)
     spread = np.percentile(xy[:, _BODY], 90, axis=0) - np.percentile(xy[:, _BODY], 10, axis=0)
     motion = float(np.sort(np.linalg.norm(spread, axis=-1))[-2] / torso)  # 2nd most-moving joint: a curl moves
@@ -456,27 +466,132 @@ def clip_files(ds: store.Dataset, corpus: str, path: str, media_kind: str) -> tu
     return tuple(str(f) for f in files)
 
 
-def poses_table(video_ids: list[str], results: list[dict[str, np.ndarray]], source: str):
-    """An Arrow ``poses`` table from per-clip arrays, built column-wise from numpy."""
+def poses_table(video_ids: Sequence[str], results: Sequence[Mapping[str, np.ndarray] | np.ndarray], source: str,
+                *, layout: str = BLAZEPOSE33):
+    """The one builder of ``poses`` rows: an Arrow table from per-clip arrays, built column-wise from numpy.
+
+    Used by ``gymdata pose`` (MediaPipe results) and by the importers of corpora that ship poses.
+
+    Args:
+        video_ids: One clip id per entry of ``results``.
+        results: Per clip, a dict of arrays, or only its landmarks array:
+
+            * ``landmarks`` (N, J, 4) x, y, z, visibility, or (N, J, 3) x, y, z (visibility then NaN:
+              the corpus gives none), J the layout's joints;
+            * ``frames`` (N,) frame indices (default 0 .. N-1);
+            * ``detected`` (N,) bool (default: some coordinate of the frame is finite and not 0, as
+              corpora store an undetected frame as zeros or NaN);
+            * ``world`` (N, J, 3) metres (stored for detected frames; default null).
+        source: The rows' ``source`` (e.g. :attr:`PoseParams.source`, ``corpus``, ``mocap``).
+        layout: The joint layout (:data:`gymdata.skeleton.LAYOUT_JOINTS`).
+
+    Returns:
+        A ``pyarrow.Table`` with the ``poses`` columns (not yet conformed: the store does that).
+    """
     import pyarrow as pa
 
-    counts = np.array([len(r["frames"]) for r in results], np.int64)
+    joints = LAYOUT_JOINTS[layout]
+    clips = [r if isinstance(r, Mapping) else {"landmarks": r} for r in results]
+    counts = np.array([len(c["landmarks"]) for c in clips], np.int64)
     n = int(counts.sum())
-    det = np.concatenate([r["detected"] for r in results]) if n else np.zeros(0, bool)
-    lm = np.concatenate([r["landmarks"].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
-    world = np.concatenate([r["world"][r["detected"]].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
-    world_offsets = np.concatenate([[0], np.cumsum(np.where(det, 99, 0))]).astype(np.int32)
+    lm = [np.asarray(c["landmarks"], np.float32) for c in clips]
+    bad = [a.shape for a in lm if a.ndim != 3 or a.shape[1] != joints or a.shape[2] not in (3, 4)]
+    if bad:
+        raise ValueError(f"landmarks of shape {bad[0]}: expected (frames, {joints}, 3 or 4) for layout {layout}")
+    lm = [a if a.shape[2] == 4 else np.concatenate([a, np.full(a.shape[:2] + (1,), np.nan, np.float32)], axis=2)
+          for a in lm]
+    frames = [np.asarray(c["frames"]) if "frames" in c else np.arange(len(a), dtype=np.int32) for c, a in zip(clips, lm)]
+    det = [np.asarray(c["detected"], bool) if "detected" in c
+           else np.any(np.nan_to_num(a[..., :3], nan=0.0) != 0, axis=(1, 2)) for c, a in zip(clips, lm)]
+    has_world = [np.asarray(d) & ("world" in c) for c, d in zip(clips, det)]
+    world = [np.asarray(c["world"], np.float32)[w].reshape(-1) for c, w in zip(clips, has_world) if "world" in c]
+
+    def flat(parts: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate([p.reshape(-1) for p in parts]).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+    det_all, world_rows = flat(det, bool), flat(has_world, bool)
+    world_offsets = np.concatenate([[0], np.cumsum(np.where(world_rows, joints * 3, 0))]).astype(np.int32)
     return pa.table({
-        "video_id": pa.array(np.repeat(np.array(video_ids, dtype=object), counts), pa.string()),
-        "frame": pa.array(np.concatenate([r["frames"] for r in results]) if n else np.zeros(0, np.int32), pa.int32()),
-        "layout": pa.repeat(pa.scalar("blazepose33"), n),
-        "landmarks": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * 132),
-                                              pa.array(lm, pa.float32())),
-        "world": pa.ListArray.from_arrays(pa.array(world_offsets), pa.array(world, pa.float32()),
-                                          mask=pa.array(~det)),
-        "detected": pa.array(det, pa.bool_()),
+        "video_id": pa.array(np.repeat(np.array(list(video_ids), dtype=object), counts), pa.string()),
+        "frame": pa.array(flat(frames, np.int32), pa.int32()),
+        "layout": pa.repeat(pa.scalar(layout), n),
+        "landmarks": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * joints * 4),
+                                              pa.array(flat(lm, np.float32), pa.float32())),
+        "world": pa.ListArray.from_arrays(pa.array(world_offsets), pa.array(flat(world, np.float32), pa.float32()),
+                                          mask=pa.array(~world_rows)),
+        "detected": pa.array(det_all, pa.bool_()),
         "source": pa.repeat(pa.scalar(source), n),
     })
+
+
+@dataclass
+class FilePoses:
+    """BlazePose landmarks of one video file (:func:`file_poses`).
+
+    Attributes:
+        info: The probed video (fps, frame count, size).
+        frames: (N,) the frame indices processed (every frame, or the distinct sampled ones).
+        landmarks: (N, 33, 4) x, y, z, visibility (zeros where no person was found).
+        world: (N, 33, 3) metres (zeros where none).
+        detected: (N,) whether a person was found.
+        params: The extraction parameters (their :attr:`PoseParams.source` names them).
+    """
+
+    info: MediaInfo
+    frames: np.ndarray
+    landmarks: np.ndarray
+    world: np.ndarray
+    detected: np.ndarray
+    params: PoseParams
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """Landmarks ``(F, 33, 4)`` and detected ``(F,)`` indexed by frame number (F the video's frame
+        count, or more if decoding found more frames than the header said); unprocessed frames are zeros."""
+        n = max(self.info.num_frames, int(self.frames.max()) + 1 if len(self.frames) else 0)
+        lm = np.zeros((n, NUM_LANDMARKS, 4), np.float32)
+        det = np.zeros(n, bool)
+        lm[self.frames] = self.landmarks
+        det[self.frames] = self.detected
+        return lm, det
+
+
+def file_poses(path: str | Path, *, frames: int | None = None, cache_dir: str | Path | None = None,
+               info: MediaInfo | None = None) -> FilePoses:
+    """BlazePose landmarks of one video file (no dataset needed), through the shared pose cache.
+
+    The same extraction as ``gymdata pose`` (:func:`extract_clip`, cached by the file's content), so a
+    video already processed in a dataset, under any name, costs nothing here and gives the same rows.
+
+    Args:
+        path: The video file.
+        frames: Process T uniformly sampled frames (static image mode) instead of every frame (video
+            mode); a clip with at most T frames is processed whole in video mode.
+        cache_dir: Pose cache (default :func:`default_cache_dir`).
+        info: The file's probe, when the caller has it already (else probed here).
+
+    Returns:
+        A :class:`FilePoses`.
+
+    Raises:
+        InputError, CorruptMediaError: If the file cannot be read, or ``frames`` is under 1.
+    """
+    from gymdata.media import probe_video
+
+    if frames is not None and frames < 1:
+        raise InputError(f"--frames must be at least 1, not {frames}")
+    path = Path(path).absolute()
+    info = info or probe_video(path)
+    params = PoseParams(frames if frames and frames < info.num_frames else None)
+    files = (str(path),)
+    cache = ResultCache(cache_dir or default_cache_dir())
+    signature = file_signature(files)
+    job = ClipJob(path.name, files, "video", info.num_frames, params, str(cache.root), signature,
+                  cache.known_hash(signature))
+    result = extract_clip(job)
+    cache.remember(result.signature, result.content)  # the next call skips hashing the file
+    a = result.arrays
+    return FilePoses(info, np.asarray(a["frames"]), np.asarray(a["landmarks"]), np.asarray(a["world"]),
+                     np.asarray(a["detected"], bool), params)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from conftest import run_cli, write_video
 
 from gymdata import pose, store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
-from gymdata.errors import DatasetNotFoundError
+from gymdata.errors import DatasetNotFoundError, InputError
 from gymdata.features import load_pose_sequences
 from gymdata.validate import check
 
@@ -266,6 +266,44 @@ def test_poses_table_from_arrays_conforms():
     np.testing.assert_array_equal(np.array(tbl.column("world").to_pylist()[2]), arrays["world"][2].reshape(-1))
     np.testing.assert_array_equal(np.array(tbl.column("landmarks").to_pylist()), arrays["landmarks"].reshape(3, -1))
     assert len(pose.poses_table([], [], SOURCE)) == 0
+
+
+def test_poses_table_from_corpus_arrays():
+    """Corpora ship (frames, joints, 3) arrays: frames 0.., NaN visibility, zeros or NaN = not detected."""
+    xyz = np.random.rand(4, 33, 3).astype(np.float32)
+    xyz[1] = 0.0
+    xyz[2] = np.nan
+    tbl = store.conform("poses", pose.poses_table(["a", "b"], [xyz, xyz[:1]], "corpus"))
+    assert tbl.column("video_id").to_pylist() == ["a"] * 4 + ["b"]
+    assert tbl.column("frame").to_pylist() == [0, 1, 2, 3, 0]
+    assert tbl.column("detected").to_pylist() == [True, False, False, True, True]
+    assert tbl.column("world").null_count == 5 and set(tbl.column("source").to_pylist()) == {"corpus"}
+    lm = np.array(tbl.column("landmarks").to_pylist()[0], np.float32).reshape(33, 4)
+    np.testing.assert_array_equal(lm[:, :3], xyz[0])
+    assert np.isnan(lm[:, 3]).all()
+    flex = pose.poses_table(["f"], [np.ones((2, 21, 3), np.float32)], "mocap", layout="flex21")
+    assert set(flex.column("layout").to_pylist()) == {"flex21"}
+    assert len(flex.column("landmarks").to_pylist()[0]) == 84
+    with pytest.raises(ValueError, match="expected"):
+        pose.poses_table(["f"], [np.ones((2, 21, 3), np.float32)], "mocap")  # 21 joints are not blazepose33
+
+
+def test_file_poses_are_the_cached_clip_result(corpus, cache_dir):
+    """Poses of one video file: the same rows as gymdata pose gives its clip, from the shared cache."""
+    ds = make_dataset("d", corpus, CLIPS[:1])
+    pose.extract_poses("d", cache_dir=cache_dir, progress=False)
+    got = pose.file_poses(corpus / "a.mp4", cache_dir=cache_dir)
+    assert got.info.num_frames == 12 and got.params.source == SOURCE
+    rows = ds.reload().read("poses")
+    np.testing.assert_array_equal(got.frames, rows.column("frame").to_numpy())
+    np.testing.assert_array_equal(got.landmarks.reshape(12, -1), np.array(rows.column("landmarks").to_pylist()))
+    lm, det = got.dense()
+    assert lm.shape == (12, 33, 4) and det.shape == (12,) and not det.any()
+    sampled = pose.file_poses(corpus / "a.mp4", frames=4, cache_dir=cache_dir)
+    assert sampled.frames.tolist() == [0, 4, 7, 11] and sampled.params.frames == 4
+    assert pose.file_poses(corpus / "a.mp4", frames=50, cache_dir=cache_dir).params.frames is None  # short: whole
+    with pytest.raises(InputError):
+        pose.file_poses(corpus / "missing.mp4", cache_dir=cache_dir)
 
 
 def test_cache_keys_by_content_and_memo(tmp_path):
