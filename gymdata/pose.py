@@ -66,7 +66,7 @@ from gymdata import store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import CorruptMediaError, GymdataError, InputError
 from gymdata.logs import quiet_native_stderr
-from gymdata.media import MediaInfo
+from gymdata.media import MediaInfo, clip_files
 from gymdata.output import emit, json_option
 from gymdata.runner import ENGINES, run_tasks
 from gymdata.skeleton import (
@@ -447,25 +447,6 @@ def default_cache_dir() -> Path:
     return Path(env).absolute() if env else store.home() / "cache" / "pose"
 
 
-def clip_files(ds: store.Dataset, corpus: str, path: str, media_kind: str) -> tuple[str, ...]:
-    """The files of a clip: its video file, or its frame images in order.
-
-    Raises:
-        InputError: If the video or frame folder is missing, or the folder holds no image.
-    """
-    from gymdata.media import list_frame_files
-
-    where = ds.resolve(corpus, path)
-    if media_kind == "video":
-        if not where.is_file():
-            raise InputError("video file not found", path=where, hint="re-import the corpus or restore the file")
-        return (str(where),)
-    files = list_frame_files(where.parent, where.name) if "*" in where.name else list_frame_files(where)
-    if not files:
-        raise CorruptMediaError("no frame images", path=where, hint="check the frame folder or pattern")
-    return tuple(str(f) for f in files)
-
-
 def poses_table(video_ids: Sequence[str], results: Sequence[Mapping[str, np.ndarray] | np.ndarray], source: str,
                 *, layout: str = BLAZEPOSE33):
     """The one builder of ``poses`` rows: an Arrow table from per-clip arrays, built column-wise from numpy.
@@ -744,7 +725,7 @@ def extract_poses(
     for v in videos:
         vid = v["video_id"]
         try:
-            files = clip_files(ds, v["corpus"], v["path"], v["media_kind"])
+            files = tuple(str(f) for f in clip_files(ds.resolve(v["corpus"], v["path"]), v["media_kind"]))
             signature = file_signature(files)
         except (GymdataError, OSError) as exc:
             report.failed.append((vid, str(exc)))
