@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pytest
 from conftest import run_cli, write_video
 
-from gymdata import pose, store
+from gymdata import pose, pose_worker, store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
 from gymdata.errors import DatasetNotFoundError, InputError
 from gymdata.features import load_pose_sequences
@@ -110,7 +110,7 @@ def test_rerun_and_the_same_clip_under_another_name_cost_nothing(corpus, cache_d
     def no_mediapipe(*args, **kwargs):
         raise AssertionError("MediaPipe ran on a cached clip")
 
-    monkeypatch.setattr(pose, "estimate", no_mediapipe)
+    monkeypatch.setattr(pose_worker, "estimate", no_mediapipe)
     again = pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     assert (again.extracted, again.cached, again.up_to_date, again.failed) == (0, 4, 4, [])
     copy = pose.extract_poses("e", cache_dir=cache_dir, progress=False)
@@ -120,7 +120,7 @@ def test_rerun_and_the_same_clip_under_another_name_cost_nothing(corpus, cache_d
 
 def test_interrupted_run_resumes_without_recomputing(corpus, cache_dir, monkeypatch):
     ds = make_dataset("d", corpus, CLIPS)
-    real, calls = pose.estimate, []
+    real, calls = pose_worker.estimate, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
@@ -128,14 +128,14 @@ def test_interrupted_run_resumes_without_recomputing(corpus, cache_dir, monkeypa
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pose, "estimate", interrupted)
+    monkeypatch.setattr(pose_worker, "estimate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     done = poses_of(ds.reload())
     assert len(done) == 2  # the finished clips were committed, complete
     assert all(frames == list(range(n)) for vid, _, _, n in CLIPS if (frames := done.get(vid)) is not None)
     assert check(ds) == []
-    monkeypatch.setattr(pose, "estimate", real)
+    monkeypatch.setattr(pose_worker, "estimate", real)
     resumed = pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     assert (resumed.extracted, resumed.up_to_date) == (2, 2)
     assert poses_of(ds.reload()) == {vid: list(range(n)) for vid, _, _, n in CLIPS}
@@ -218,10 +218,10 @@ def test_prefetch_passes_items_and_errors_and_stops():
 
     got = []
     with pytest.raises(ValueError, match="bad frame"):
-        got.extend(pose.prefetch(items()))
+        got.extend(pose_worker.prefetch(items()))
     assert got == [1, 2]
     before = threading.active_count()
-    gen = pose.prefetch(iter(range(10**6)), depth=2)
+    gen = pose_worker.prefetch(iter(range(10**6)), depth=2)
     assert next(gen) == 0
     gen.close()
     assert threading.active_count() <= before
