@@ -56,7 +56,7 @@ import pandas as pd
 
 from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
-from gymdata.media import encode_h264, frame_files, iter_images, iter_video
+from gymdata.media import encode_h264, frame_files, iter_images, iter_video, resize_frame  # noqa: F401 (resize_frame: kept importable here)
 from gymdata.runner import run_tasks
 from gymdata.safety import clean_leftovers, guard_output, naming
 from gymdata.splits import select_videos
@@ -267,21 +267,6 @@ def place_file(src: Path, dst: Path, *, link: bool = False) -> None:
 PREDICTIONS_OPTION = Option(bool, False, "also write model predictions (latest per clip) to predictions/<table>.csv; "
                                          "ground-truth files never hold them")
 LINK_OPTION = Option(bool, False, "hard-link media files into OUT instead of copying them")
-
-
-def resize_frame(rgb: np.ndarray, size: int, mode: str = "squash") -> np.ndarray:
-    """Resize a frame to ``size`` x ``size``: ``squash`` (aspect ratio not kept, as the
-    ALEX-GYM-1 models' ``Resize((224, 224))`` does) or ``crop`` (centre square, then resize)."""
-    import cv2
-
-    if mode == "crop":
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        rgb = rgb[top:top + side, left:left + side]
-    if rgb.shape[0] == size and rgb.shape[1] == size:
-        return rgb
-    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,21 @@ def iter_images(files: Sequence[Path], indices: Sequence[int] | None = None) -> 
         yield int(i), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def resize_frame(rgb: np.ndarray, size: int, mode: str = "squash") -> np.ndarray:
+    """Resize a frame to ``size`` x ``size``: ``squash`` (aspect ratio not kept, as the
+    ALEX-GYM-1 models' ``Resize((224, 224))`` does) or ``crop`` (centre square, then resize)."""
+    import cv2
+
+    if mode == "crop":
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        rgb = rgb[top:top + side, left:left + side]
+    if rgb.shape[0] == size and rgb.shape[1] == size:
+        return rgb
+    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+
+
 def encode_h264(frames: Iterator[np.ndarray], out: str | Path, fps: float, *, crf: int = 23) -> int:
     """Encode RGB frames to an H.264 MP4 (yuv420p, browser-playable); returns the frame count.
 

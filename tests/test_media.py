@@ -72,3 +72,15 @@ def test_exporters_and_push_use_the_rule(tmp_path):
         "frames", [tmp_path / "f" / "b_2.jpg", tmp_path / "f" / "b_10.jpg"])
     assert clip_media(_Dataset(), {"corpus": "c", "path": "v.mp4", "media_kind": "video"}) == ("video", tmp_path / "v.mp4")
     assert push._frame_files(tmp_path / "f") == media.frame_files(tmp_path / "f")
+
+
+def test_resize_frame_squashes_or_crops_the_centre():
+    import numpy as np
+
+    rgb = np.zeros((40, 80, 3), np.uint8)
+    rgb[:, 20:60] = 255  # the centre square is white, the sides black
+    assert media.resize_frame(rgb, 16).shape == (16, 16, 3)
+    assert media.resize_frame(rgb, 16).mean() < 200  # squashed: the black sides stay
+    assert (media.resize_frame(rgb, 16, "crop") == 255).all()  # the centre square only
+    same = np.ones((16, 16, 3), np.uint8)
+    assert media.resize_frame(same, 16) is same
