@@ -315,7 +315,8 @@ def build_report(ds: Dataset) -> tuple[str, dict[str, bytes]]:
 def write_report(ds: Dataset, out: str | Path) -> Path:
     """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path."""
     from gymdata.errors import InputError
-    from gymdata.safety import clean_leftovers, guard_output, naming
+    from gymdata.guard import guard_output
+    from gymdata.safety import clean_leftovers, naming
 
     out = Path(out).absolute()
     guard_output(out, overwrite=True)  # a report replaces its folder: never the store or a source

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from gymdata import labels
+from gymdata.output import format_table
 from gymdata.store import Dataset
 
 
 def _table(df: pd.DataFrame) -> str:
-    from gymdata.cli import format_table
-
     rows = [[None if (isinstance(v, float) and pd.isna(v)) or v is None else v for v in row]
             for row in df.itertuples(index=False)]
     rows = [[int(v) if hasattr(v, "dtype") and v.dtype.kind in "iu" else v for v in row] for row in rows]

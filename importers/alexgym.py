@@ -47,15 +47,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import numpy as np
 import pyarrow as pa
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.importer import Importer
+from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.media import probe_frames
 from gymdata.store import Transaction, now
+from importers import alexgym_splits
 
 CORPUS = "alex-gym-1"
 VERSION = "1"
@@ -370,12 +371,10 @@ def pose_table(video_ids: list[str], arrays: list[np.ndarray]) -> pa.Table:
     })
 
 
-@click.command("alex-gym-1")
-@click.argument("root", type=click.Path(path_type=Path))
-@import_options
-def command(root: Path, name: str, force: bool, workers: int, quiet: bool) -> None:
-    """Import ALEX-GYM-1: spreadsheets, frontal/lateral poses and frame folders.
-
-    (-j and --quiet are accepted for uniformity; this import decodes no video.)
-    """
-    import_alexgym(root, name, force=force).echo()
+importer = Importer(
+    name=CORPUS,
+    help="Import ALEX-GYM-1: spreadsheets, frontal/lateral poses and frame folders.\n\n"
+         "(-j and --quiet are accepted for uniformity; this import decodes no video.)",
+    run=import_alexgym,
+    official_splits=alexgym_splits.official_splits,
+)

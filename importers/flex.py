@@ -55,14 +55,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from gymdata import labels, store, vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.importer import ImportOption, Importer
+from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.runner import run_tasks
+from gymdata.splits import extras_splits
 from gymdata.store import Dataset, Transaction, now
 
 CORPUS = "flex"
@@ -717,15 +719,43 @@ def _isna(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-@click.command("flex")
-@click.argument("root", type=click.Path(path_type=Path))
-@click.option("--knowledge-graph", type=click.Path(dir_okay=False, path_type=Path),
-              help="Knowledge-graph JSON (default: ROOT/knowledge_graph.json when present).")
-@click.option("--fps", default=30.0, show_default=True, help="Nominal frame rate of the frames (not published).")
-@click.option("--emg-rate", type=float, help="sEMG samples per second (not published; stored as unknown if omitted).")
-@import_options
-def command(root: Path, knowledge_graph: Path | None, fps: float, emg_rate: float | None, name: str, force: bool,
-            workers: int, quiet: bool) -> None:
-    """Import FLEX: frames of every view, skeleton, sEMG, split scores and the knowledge graph."""
-    import_flex(root, name, knowledge_graph=knowledge_graph, fps=fps, emg_rate=emg_rate, workers=workers,
-                force=force, progress=not quiet).echo()
+def split4(ds: Dataset | None, videos: pd.DataFrame) -> pd.Series | None:
+    """FLEX's Split_4, from the scores :func:`import_flex` read out of ``split_4_{train,test}_list.mat``.
+
+    The import fills ``split`` with Split_4 and tags each score with the list it came from
+    (``annotator`` ``flex:split_4_train_list.mat``); the tag survives a new default split.
+    """
+    ids = videos["video_id"].tolist()
+    if ds is None or not ids or not ds.has("scores"):
+        return None
+    # the import's provenance tag, not a label value: read the imported rows as they are
+    sc = ds.df("scores", columns=["video_id", "annotator"], filter={"video_id": ids, "origin": "imported"})
+    side = sc["annotator"].str.extract(r"split_4_(train|test)_list", expand=False)
+    found = pd.Series(side.to_numpy(), index=sc["video_id"].to_numpy(), name="part").dropna()
+    found = found[~found.index.duplicated()]
+    return found if len(found) else None
+
+
+def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
+    """FLEX's official ``flex-split4`` (:func:`split4`), and any split stored in ``extras["splits"]``
+    as ``flex-split<key>``."""
+    found = extras_splits(videos, lambda key: "flex-split" + (re.sub(r"\D", "", key) or key))
+    parts = split4(ds, videos)
+    if parts is not None and "flex-split4" not in found:
+        found["flex-split4"] = parts
+    return found
+
+
+importer = Importer(
+    name=CORPUS,
+    help="Import FLEX: frames of every view, skeleton, sEMG, split scores and the knowledge graph.",
+    run=import_flex,
+    options=(
+        ImportOption("--knowledge-graph", "Knowledge-graph JSON (default: ROOT/knowledge_graph.json when present).",
+                     type=Path, path="file"),
+        ImportOption("--fps", "Nominal frame rate of the frames (not published).", type=float, default=30.0),
+        ImportOption("--emg-rate", "sEMG samples per second (not published; stored as unknown if omitted).",
+                     type=float),
+    ),
+    official_splits=official_splits,
+)

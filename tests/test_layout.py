@@ -29,22 +29,16 @@ MAX_LINES = 700
 # A cycle is "known" while it contains one of these pairs.
 KNOWN_CYCLES: dict[str, frozenset[str]] = {
     "baselines.gmm <-> poserac (17b)": frozenset({"baselines.gmm", "baselines.poserac"}),
-    "gymdata.safety <-> store (17c)": frozenset({"gymdata.safety", "gymdata.store"}),
-    "gymdata.cli <-> summary (17c)": frozenset({"gymdata.cli", "gymdata.summary"}),
-    "gymdata.demo -> baselines -> gymdata (17c)": frozenset({"gymdata.demo", "baselines.training"}),
 }
 KNOWN_LARGE: dict[str, str] = {
     "gymdata/sample.py": "17a",
     "gymdata/pose.py": "17a",
-    "gymdata/splits.py": "17c",
     "importers/flex.py": "17c",
     "baselines/training.py": "17b",
     "baselines/counting.py": "17b",
     "annotators/operators.py": "16a",
 }
-KNOWN_CORE_EDGE_IMPORTS: dict[str, str] = {
-    "gymdata.demo": "17c",
-}
+KNOWN_CORE_EDGE_IMPORTS: dict[str, str] = {}
 KNOWN_BASELINE_EXPORTER_IMPORTS: dict[str, str] = {
     "baselines.training": "17b",
     "baselines.resnet3d": "17b",

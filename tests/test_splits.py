@@ -12,7 +12,6 @@ import pytest
 from gymdata import store
 from gymdata.errors import InputError
 from gymdata.splits import (
-    alex_authors_split,
     available_splits,
     group_ids,
     group_split,
@@ -25,6 +24,7 @@ from gymdata.splits import (
     select_videos,
     stored_splits,
 )
+from importers.alexgym_splits import authors_split as alex_authors_split
 from tests.conftest import run_cli
 
 EXERCISES = {"squat": "squat.xlsx", "deadlift": "deadlift.xlsx", "lunge": "lunges.xlsx"}
@@ -153,7 +153,7 @@ def test_official_splits_from_extras_and_flex_scores():
         "video_id": ["a", "b", "c"], "corpus": ["ucf101", "ucf101", "other"],
         "extras": [json.dumps({"splits": {"1": "train", "2": "test"}}), json.dumps({"splits": {"1": "test"}}),
                    json.dumps({"splits": {"x": "valid"}})]})
-    found = official_splits(videos)
+    found = official_splits(None, videos)  # the UCF-101 importer names its folds; other corpora <corpus>-<key>
     assert sorted(found) == ["other-x", "ucf-fold1", "ucf-fold2"]
     assert found["ucf-fold1"].to_dict() == {"a": "train", "b": "test"}
     assert found["other-x"].to_dict() == {"c": "val"}
