@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from exporters import LINK_OPTION, Exporter, ImagesTask, clip_media, labels_of, place_file, write_all_images
+from gymdata import knowledge_graph
 from gymdata.store import Dataset
 
 CORPUS = "flex"
@@ -184,12 +185,10 @@ def _write_split_lists(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path, 
 
 def _write_graph(ds: Dataset, v: pd.DataFrame, out: Path) -> int:
     """The knowledge graph with the annotations of the exported FLEX samples; returns their number."""
-    if not ds.attachment("knowledge_graph.json").is_file():
+    if not ds.attachment(knowledge_graph.ATTACHMENT).is_file():
         return 0
-    from importers.flex import export_knowledge_graph
-
     path = out / "knowledge_graph.json"
-    doc = export_knowledge_graph(ds, path)
+    doc = knowledge_graph.write(ds, path, corpus=CORPUS)
     exported = set(v.loc[v["corpus"] == CORPUS, "key"])
     doc["annotations"] = [a for a in doc["annotations"] if f"{a['action']}/{a['sample']:03d}" in exported]
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")

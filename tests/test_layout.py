@@ -33,7 +33,6 @@ KNOWN_CYCLES: dict[str, frozenset[str]] = {
 KNOWN_LARGE: dict[str, str] = {
     "gymdata/sample.py": "17a",
     "gymdata/pose.py": "17a",
-    "importers/flex.py": "17c",
     "baselines/training.py": "17b",
     "baselines/counting.py": "17b",
     "annotators/operators.py": "16a",
