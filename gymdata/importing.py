@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -56,6 +57,21 @@ def check_root(root: str | Path, *, corpus: str, hint: str) -> Path:
     if not any(root.iterdir()):
         raise InputError(f"{corpus} root is empty", path=root, hint=hint)
     return root
+
+
+def read_json(path: Path, *, hint: str = "the file is truncated or damaged") -> Any:
+    """The JSON document in ``path`` (an input file of an import).
+
+    Raises:
+        InputError: If it cannot be read or is not valid JSON (naming the line and column).
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
+                         hint=hint) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", path=path) from None
 
 
 #: Whether the running import may drop human labels (``--drop-labels``); see :func:`run_import`.

@@ -20,6 +20,7 @@ import numpy as np
 
 from gymdata import labels, store, vocab
 from gymdata.errors import InputError
+from gymdata.importing import read_json
 from gymdata.store import Dataset
 
 FORMAT = "gymdata.flex-knowledge-graph"
@@ -89,13 +90,7 @@ def read(path: Path) -> dict:
     Raises:
         InputError: If it is not valid JSON or breaks the format, naming the JSON location.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    doc = read_json(path)
     c = _Checker(path)
     if c.get(doc, "format", "$", str) != FORMAT:
         c.fail("$.format", f"expected {FORMAT!r}")

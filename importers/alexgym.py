@@ -53,7 +53,7 @@ import pyarrow as pa
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.importer import Importer
-from gymdata.importing import ImportReport, check_root, run_import
+from gymdata.importing import ImportReport, check_root, read_json, run_import
 from gymdata.media import probe_frames
 from gymdata.store import Transaction, now
 from importers import alexgym_splits
@@ -171,14 +171,7 @@ def read_pose_json(path: Path) -> list[np.ndarray]:
     Raises:
         InputError: If the file is not valid JSON (e.g. truncated) or an entry is not frames x 33 x 3.
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged: copy it again") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    data = read_json(path, hint="the file is truncated or damaged: copy it again")
     if not isinstance(data, list):
         raise InputError("expected a JSON list with one entry per spreadsheet row", path=path)
     try:  # fast path: every entry has the same shape

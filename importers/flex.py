@@ -62,7 +62,7 @@ import pyarrow as pa
 from gymdata import knowledge_graph as kg_format  # the parameter knowledge_graph is a path
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importer import ImportOption, Importer
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.runner import run_tasks
 from gymdata.splits import extras_splits

@@ -44,13 +44,14 @@ from pathlib import Path
 
 from gymdata import store, vocab
 from gymdata.errors import InputError
-from gymdata.importer import ImportOption, Importer
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import (
     ImportReport,
     check_root,
     find_videos,
     fingerprint_inputs,
     probe_many,
+    read_json,
     run_import,
 )
 from gymdata.store import Transaction, now
@@ -156,13 +157,7 @@ def read_rep_ann(path: Path) -> list[Entry]:
     Raises:
         InputError: If it is not a JSON object of lists of increasing frame numbers.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise InputError("expected an object {exercise: [boundary frames]}", path=path)
     entries = []

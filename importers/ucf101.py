@@ -46,7 +46,7 @@ import pandas as pd
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importer import ImportOption, Importer
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import ImportReport, check_root, probe_many, run_import
 from gymdata.splits import extras_splits
 from gymdata.store import Dataset, Transaction

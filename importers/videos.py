@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importer import ImportOption, Importer
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import ImportReport, check_root, find_videos, probe_many, run_import
 from gymdata.safety import inside
 from gymdata.store import Transaction, now

@@ -203,34 +203,30 @@ def test_known_large_module_is_split(path):
     assert path not in _large(), f"{path}: {len((ROOT / path).read_text().splitlines())} lines"
 
 
-def _core_to_edges() -> dict[str, list[str]]:
-    return {m: sorted(t for t in GRAPH[m] if t.split(".")[0] in EDGES)
-            for m in MODULES if m.split(".")[0] == CORE and any(t.split(".")[0] in EDGES for t in GRAPH[m])}
+def _imports_across(source: str, targets: tuple[str, ...]) -> dict[str, list[str]]:
+    """Modules of package ``source`` that import modules of the ``targets`` packages, with those."""
+    found = {m: sorted(t for t in GRAPH[m] if t.split(".")[0] in targets)
+             for m in MODULES if m.split(".")[0] == source}
+    return {m: t for m, t in found.items() if t}
 
 
-def test_core_imports_no_edge_package():
-    bad = {m: t for m, t in _core_to_edges().items() if m not in KNOWN_CORE_EDGE_IMPORTS}
-    assert not bad, f"the core imports edge packages (reach them through gymdata.registry): {bad}"
+# (rule, package, forbidden packages, known violations still being fixed)
+LAYERING = {
+    "the core imports no edge package (reach them through gymdata.registry)": (CORE, EDGES, KNOWN_CORE_EDGE_IMPORTS),
+    "baselines import no exporter module (read training data through the core)":
+        ("baselines", ("exporters",), KNOWN_BASELINE_EXPORTER_IMPORTS),
+}
 
 
-@pytest.mark.parametrize("module", sorted(KNOWN_CORE_EDGE_IMPORTS))
-@pytest.mark.xfail(strict=True, reason="core module still importing an edge package")
-def test_known_core_edge_import_is_gone(module):
-    assert module not in _core_to_edges()
+@pytest.mark.parametrize("rule", sorted(LAYERING))
+def test_layering(rule):
+    source, targets, known = LAYERING[rule]
+    bad = {m: t for m, t in _imports_across(source, targets).items() if m not in known}
+    assert not bad, f"{rule}: {bad}"
 
 
-def _baselines_to_exporters() -> dict[str, list[str]]:
-    return {m: sorted(t for t in GRAPH[m] if t.split(".")[0] == "exporters")
-            for m in MODULES if m.split(".")[0] == "baselines"
-            and any(t.split(".")[0] == "exporters" for t in GRAPH[m])}
-
-
-def test_baselines_import_no_exporter():
-    unknown = {m: t for m, t in _baselines_to_exporters().items() if m not in KNOWN_BASELINE_EXPORTER_IMPORTS}
-    assert not unknown, f"baselines import exporter modules (read through the core): {unknown}"
-
-
-@pytest.mark.parametrize("module", sorted(KNOWN_BASELINE_EXPORTER_IMPORTS))
-@pytest.mark.xfail(strict=True, reason="import still being moved to the core on another branch")
-def test_known_baseline_exporter_import_is_gone(module):
-    assert module not in _baselines_to_exporters()
+@pytest.mark.parametrize("rule,module", sorted((r, m) for r, (_, _, known) in LAYERING.items() for m in known))
+@pytest.mark.xfail(strict=True, reason="import still being moved on another branch")
+def test_known_layering_violation_is_gone(rule, module):
+    source, targets, _ = LAYERING[rule]
+    assert module not in _imports_across(source, targets)

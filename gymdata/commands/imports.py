@@ -15,7 +15,7 @@ import click
 
 from gymdata import store
 from gymdata.errors import PluginError
-from gymdata.importer import ImportOption, Importer
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import DROP_LABELS
 from gymdata.output import json_option
 
