@@ -312,19 +312,32 @@ def build_report(ds: Dataset) -> tuple[str, dict[str, bytes]]:
     return page, figures
 
 
-def write_report(ds: Dataset, out: str | Path) -> Path:
-    """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path."""
-    from gymdata.errors import InputError
+def write_report(ds: Dataset, out: str | Path, *, overwrite: bool = True) -> Path:
+    """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path.
+
+    Args:
+        ds: The dataset.
+        out: The report's folder.
+        overwrite: Replace an earlier report in ``out`` (never any other folder, the store or a source).
+
+    Raises:
+        DatasetExistsError: If ``out`` exists and ``overwrite`` is false.
+        InputError: If ``out`` is not a folder, holds something else than a report, or is protected.
+    """
+    from gymdata.errors import DatasetExistsError, InputError
     from gymdata.guard import guard_output
     from gymdata.safety import clean_leftovers, naming
 
     out = Path(out).absolute()
-    guard_output(out, overwrite=True)  # a report replaces its folder: never the store or a source
+    guard_output(out, overwrite=overwrite)  # never the store or a source
+    if out.exists() and not out.is_dir():
+        raise InputError("output path exists and is not a folder", path=out, hint="choose another --out")
+    if out.exists() and not overwrite:
+        raise DatasetExistsError("output folder already exists", path=out,
+                                 hint="pass --overwrite to replace it, or choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
         raise InputError("output folder exists and is not a gymdata report (no index.html)", path=out,
                          hint="choose another --out; only an earlier report is replaced")
-    if out.exists() and not out.is_dir():
-        raise InputError("output path exists and is not a folder", path=out, hint="choose another --out")
     page, figures = build_report(ds)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out.parent, out.name)  # what a killed run left behind
@@ -344,10 +357,11 @@ def write_report(ds: Dataset, out: str | Path) -> Path:
 @click.command("report")
 @click.argument("name")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write (default ./<NAME>-report); replaced if it exists.")
+              help="Folder to write (default ./<NAME>-report).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it holds an earlier report.")
 @json_option
-def command(name: str, out: Path | None, as_json: bool) -> None:
+def command(name: str, out: Path | None, overwrite: bool, as_json: bool) -> None:
     """Write an HTML report with plots of dataset NAME: clips, subjects, labels, poses, repetitions, leakage."""
     ds = store.open_dataset(name)
-    page = write_report(ds, out or Path(f"{name}-report"))
+    page = write_report(ds, out or Path(f"{name}-report"), overwrite=overwrite)
     emit({"dataset": name, "page": str(page), "folder": str(page.parent)}, f"report written to {page}")
