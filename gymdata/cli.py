@@ -211,7 +211,7 @@ def list_cmd(as_json: bool) -> None:
             damaged.append(f"warning: dataset {name!r} is damaged: {detail}")
             rows.append([name, "DAMAGED", None, None, None, "-"])
             docs.append({"name": name, "damaged": str(detail)})
-    emit(docs, format_table(["dataset", "corpora", "clips", "pose frames", "label rows", "updated (UTC)"], rows))
+    emit(docs, format_table(["dataset", "corpora", "clips", "pose frames", "label history", "updated (UTC)"], rows))
     for line in damaged:
         click.echo(line, err=True)
 
