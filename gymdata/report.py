@@ -27,8 +27,9 @@ from gymdata import store
 from gymdata.labels import current as current_labels
 from gymdata.labels import rep_counts
 from gymdata.output import emit, json_option
-from gymdata.splits import ClipLabels, available_splits, clip_labels, default_split, leakage_report, part_order
+from gymdata.splits import available_splits, default_split, leakage_report, part_order
 from gymdata.store import Dataset
+from gymdata.strata import ClipLabels, clip_labels
 
 _PART_COLORS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868", "none": "#B0B0B0"}
 _OTHER_COLORS = ["#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD", "#C44E52"]

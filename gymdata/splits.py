@@ -8,8 +8,9 @@ shared ``subject`` or a shared ``recording`` form one group (connected component
 that shares a recording with another subject joins the same group), and a group never straddles
 two parts. Within that constraint, parts are **stratified** by exercise and, where labels exist,
 by label balance: each (exercise, criterion) failure count and a score tercile are balanced too,
-by a greedy multi-label assignment of whole groups (largest deficit first; see :func:`assign_groups`).
-Same data, ratios and seed give the same split.
+by a greedy multi-label assignment of whole groups (largest deficit first; see :func:`assign_groups`);
+k folds are made by scikit-learn's ``StratifiedGroupKFold`` on the same groups, with one stratum
+label per clip (:mod:`gymdata.strata`). Same data, ratios and seed give the same split.
 
 Kinds of named splits (``gymdata split NAME --list`` shows what a dataset has):
 
@@ -46,26 +47,26 @@ import io
 import json
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gymdata import labels, registry, store
+from gymdata import registry, store
 from gymdata.errors import InputError, PluginError
 from gymdata.importer import Importer
 from gymdata.output import format_table
 from gymdata.store import Dataset
+from gymdata.strata import ClipLabels, clip_labels, strata_columns, stratum_labels
 
 log = logging.getLogger("gymdata")
 
 PARTS = ("train", "val", "test")
 DEFAULT_RATIOS = (0.7, 0.15, 0.15)
-#: Score used for label balance, first found: the 0-100 quality, ALEX-GYM-1's total, FLEX's score.
-SCORE_PREFERENCE = ("quality", "total", "score")
 ATTACHMENT = "splits.parquet"
 _VIDEO_COLUMNS = ["video_id", "corpus", "exercise", "subject", "recording", "view", "rep_index", "split", "extras"]
 _SPLIT_SCHEMA = pa.schema([("split", pa.string()), ("video_id", pa.string()), ("part", pa.string())])
@@ -123,65 +124,6 @@ def group_ids(videos: pd.DataFrame) -> np.ndarray:
     _, labels = connected_components(graph, directed=False)
     _, dense = np.unique(labels[:n], return_inverse=True)
     return dense
-
-
-# --------------------------------------------------------------------------------------------
-# Labels used for stratification and for the report
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class ClipLabels:
-    """Per-clip label summaries (indexed by ``video_id``).
-
-    Attributes:
-        failed: (exercise, criterion) -> video_ids that failed it.
-        verdicts: Clips' counts of criteria verdicts (pass or fail).
-        fails: Clips' counts of failed criteria.
-        score: Clips' preferred score on a 0-100 scale (``quality`` first, else the first name).
-        score_name: Name of that score, or None.
-    """
-
-    failed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    verdicts: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    fails: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    score: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    score_name: str | None = None
-
-
-def clip_labels(ds: Dataset, videos: pd.DataFrame) -> ClipLabels:
-    """Summarise the current ground-truth criteria and scores of ``videos`` (:mod:`gymdata.labels`)."""
-    out = ClipLabels()
-    ex = videos.set_index("video_id")["exercise"]
-    if ds.has("criteria"):
-        crit = labels.current(ds, "criteria", video_ids=ex.index.tolist())
-        crit = crit[crit["passed"].notna()]
-        failed = crit[crit["passed"] == False]
-        for (vid, name) in zip(failed["video_id"], failed["criterion"]):
-            out.failed.setdefault((ex[vid], name), set()).add(vid)
-        out.verdicts = crit.groupby("video_id").size().astype(float)
-        out.fails = failed.groupby("video_id").size().astype(float)
-    if ds.has("scores"):
-        sc = labels.current(ds, "scores", video_ids=ex.index.tolist())
-        if len(sc):
-            names = sc["name"].unique().tolist()
-            out.score_name = next((n for n in SCORE_PREFERENCE if n in names), min(names))
-            sc = sc[sc["name"] == out.score_name]
-            span = (sc["scale_max"] - sc["scale_min"]).where(lambda s: s > 0)
-            out.score = pd.Series(((sc["value"] - sc["scale_min"]) / span * 100).to_numpy(), index=sc["video_id"])
-    return out
-
-
-def _strata(videos: pd.DataFrame, labels: ClipLabels) -> np.ndarray:
-    """Columns to balance, one row per clip: exercise one-hot, criterion failures, score tercile."""
-    cols = [pd.get_dummies(videos["exercise"]).to_numpy(float)]
-    ids = videos["video_id"]
-    for key in sorted(labels.failed):
-        cols.append(ids.isin(labels.failed[key]).to_numpy(float)[:, None])
-    score = ids.map(labels.score)
-    if score.notna().sum() >= 3 and score.nunique() >= 3:
-        bins = pd.qcut(score, 3, labels=False, duplicates="drop")
-        cols.append(pd.get_dummies(bins).to_numpy(float))
-    return np.hstack(cols) if cols else np.zeros((len(videos), 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +205,7 @@ def group_split(ds: Dataset, ratios: Sequence[float] = DEFAULT_RATIOS, seed: int
     videos = split_clips(ds) if videos is None else videos
     ratios = parse_ratios(ratios)
     groups = group_ids(videos)
-    strata = _strata(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
+    strata = strata_columns(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
     index = assign_groups(groups, strata, ratios, seed)
     parts = _parts_series(videos, index, PARTS)
     _check_parts_filled(parts, [p for p, r in zip(PARTS, ratios) if r > 0], int(groups.max()) + 1)
@@ -274,18 +216,33 @@ def kfold_split(ds: Dataset, k: int, seed: int = 0, *, stratify: bool = True,
                 videos: pd.DataFrame | None = None) -> pd.Series:
     """Group-disjoint, stratified assignment of clips to folds ``fold1``..``fold<k>``.
 
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` assigns the
+    subject/recording groups (:func:`group_ids`) to equal folds, balancing one label per clip: its
+    exercise, whether it failed two or more criteria, and its score tercile (:func:`gymdata.strata.stratum_labels`).
+    (Splits with other ratios use :func:`assign_groups`: scikit-learn has no stratified group
+    split with unequal parts.)
+
     Raises:
         InputError: If ``k`` < 2 or there are fewer groups than folds.
     """
+    from sklearn.model_selection import StratifiedGroupKFold
+
     if k < 2:
         raise InputError(f"k-fold needs k >= 2, got {k}")
     videos = split_clips(ds) if videos is None else videos
     groups = group_ids(videos)
-    strata = _strata(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
-    index = assign_groups(groups, strata, [1.0 / k] * k, seed)
-    folds = _parts_series(videos, index, [f"fold{i + 1}" for i in range(k)])
-    _check_parts_filled(folds, [f"fold{i + 1}" for i in range(k)], int(groups.max()) + 1)
-    return folds
+    names = [f"fold{i + 1}" for i in range(k)]
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups < k:
+        _check_parts_filled(pd.Series([], dtype=object), names, n_groups)
+    strata = stratum_labels(videos, clip_labels(ds, videos)) if stratify else np.zeros(len(videos), int)
+    index = np.empty(len(videos), int)
+    with warnings.catch_warnings():  # small strata with fewer clips than folds are expected, and fine
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        for i, (_, test) in enumerate(folds.split(np.zeros(len(videos)), strata, groups)):
+            index[test] = i
+    return _parts_series(videos, index, names)
 
 
 def fold_parts(folds: pd.Series, i: int) -> pd.Series:
