@@ -24,6 +24,7 @@ from gymdata.splits import (
     select_videos,
     stored_splits,
 )
+from gymdata.strata import clip_labels, stratum_labels
 from importers.alexgym_splits import authors_split as alex_authors_split
 from tests.conftest import run_cli
 
@@ -106,6 +107,25 @@ def test_stratification_balances_failures_better_than_sizes_alone():
         return float(np.mean(worst))
 
     assert spread(True) <= spread(False)
+
+
+def test_kfold_stratification_balances_strata_better_than_sizes_alone():
+    """Folds share out each stratum (exercise, 2+ failed criteria, score tercile) more evenly than
+    folds balanced by size only, and are seeded."""
+    ds = build(subjects=16, seed=3)
+    videos = ds.df("videos")
+    stratum = pd.Series(stratum_labels(videos, clip_labels(ds, videos)), index=videos["video_id"].to_numpy())
+
+    def deviation(stratify: bool) -> float:
+        worst = []
+        for seed in range(4):
+            folds = kfold_split(ds, 4, seed=seed, stratify=stratify)
+            assert folds.equals(kfold_split(ds, 4, seed=seed, stratify=stratify))
+            share = pd.crosstab(folds, stratum.reindex(folds.index), normalize="columns")
+            worst.append(float((share - 0.25).abs().to_numpy().mean()))
+        return float(np.mean(worst))
+
+    assert deviation(True) < deviation(False)
 
 
 def test_too_few_groups_and_bad_ratios_are_clear_errors():
