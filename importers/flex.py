@@ -53,10 +53,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from gymdata import knowledge_graph as kg_format  # the parameter knowledge_graph is a path
@@ -65,8 +64,10 @@ from gymdata.errors import InputError
 from gymdata.importer import Importer, ImportOption
 from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.runner import run_tasks
-from gymdata.splits import extras_splits
 from gymdata.store import Dataset, Transaction, now
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CORPUS = "flex"
 VERSION = "1"
@@ -489,6 +490,8 @@ def split4(ds: Dataset | None, videos: pd.DataFrame) -> pd.Series | None:
     The import fills ``split`` with Split_4 and tags each score with the list it came from
     (``annotator`` ``flex:split_4_train_list.mat``); the tag survives a new default split.
     """
+    import pandas as pd
+
     ids = videos["video_id"].tolist()
     if ds is None or not ids or not ds.has("scores"):
         return None
@@ -503,6 +506,8 @@ def split4(ds: Dataset | None, videos: pd.DataFrame) -> pd.Series | None:
 def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
     """FLEX's official ``flex-split4`` (:func:`split4`), and any split stored in ``extras["splits"]``
     as ``flex-split<key>``."""
+    from gymdata.splits import extras_splits  # pandas: not for every import (workers import this module)
+
     found = extras_splits(videos, lambda key: "flex-split" + (re.sub(r"\D", "", key) or key))
     parts = split4(ds, videos)
     if parts is not None and "flex-split4" not in found:

@@ -41,15 +41,18 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.importer import Importer, ImportOption
 from gymdata.importing import ImportReport, check_root, probe_many, run_import
-from gymdata.splits import extras_splits
-from gymdata.store import Dataset, Transaction
+from gymdata.store import Transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gymdata.store import Dataset
 
 CORPUS = "ucf101"
 VERSION = "1"
@@ -266,6 +269,8 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
 def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
     """The three official folds ``ucf-fold1..3``, as :func:`import_ucf101` stored them in
     ``extras["splits"]`` (``{"1": "train", ...}``)."""
+    from gymdata.splits import extras_splits  # pandas: not for every import (workers import this module)
+
     return extras_splits(videos, lambda key: "ucf-fold" + (re.sub(r"\D", "", key) or key))
 
 
