@@ -19,14 +19,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import numpy as np
 import pandas as pd
 
 from gymdata import store
 from gymdata.labels import current as current_labels
 from gymdata.labels import rep_counts
-from gymdata.output import emit, json_option
 from gymdata.splits import available_splits, default_split, leakage_report, part_order
 from gymdata.store import Dataset
 from gymdata.strata import ClipLabels, clip_labels
@@ -353,16 +351,3 @@ def write_report(ds: Dataset, out: str | Path, *, overwrite: bool = True) -> Pat
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "index.html"
-
-
-@click.command("report")
-@click.argument("name")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write (default ./<NAME>-report).")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it holds an earlier report.")
-@json_option
-def command(name: str, out: Path | None, overwrite: bool, as_json: bool) -> None:
-    """Write an HTML report with plots of dataset NAME: clips, subjects, labels, poses, repetitions, leakage."""
-    ds = store.open_dataset(name)
-    page = write_report(ds, out or Path(f"{name}-report"), overwrite=overwrite)
-    emit({"dataset": name, "page": str(page), "folder": str(page.parent)}, f"report written to {page}")
