@@ -57,7 +57,7 @@ def summarise(ds: Dataset) -> str:
     lab = labels.summary(ds)
     if lab["labels"]:
         rows = pd.DataFrame([{**r, "annotators": ", ".join(r["annotators"]) or "-"} for r in lab["labels"]])
-        out += ["", "labels (current ground truth: imported, or a person's latest decision)", _table(rows)]
+        out += ["", "current labels (the current ground truth: imported, or a person's latest decision)", _table(rows)]
     if counts.get("criteria"):
         crit = labels.current(ds, "criteria")
         crit = crit.merge(videos[["video_id", "exercise"]], on="video_id", how="left")
