@@ -42,7 +42,7 @@ import pandas as pd
 
 from annotators import foapi
 from annotators import labels as L
-from gymdata import media, store
+from gymdata import knowledge_graph, media, store
 from gymdata.errors import GymdataError, InputError
 from gymdata.labels import current_by_clip as labels_by_clip
 from gymdata.labels import read_ledger
@@ -322,17 +322,6 @@ def _criteria_catalogue(sources: list[store.Dataset]) -> dict[str, list[dict]]:
     return out
 
 
-def _knowledge_graph(ds: store.Dataset) -> list[dict]:
-    path = ds.attachment("knowledge_graph.json")
-    if not path.is_file():
-        return []
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("actions", [])
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read the knowledge graph: {exc}", path=path,
-                         hint="re-import the corpus that wrote it") from None
-
-
 def _clip_fields(row: Mapping[str, Any], source_path: str) -> dict[str, Any]:
     out = {k: row[k] if isinstance(row.get(k), str) else None  # pandas gives NaN/NA for missing strings
            for k in ("video_id", "corpus", "exercise", "exercise_raw", "subject", "recording", "view", "split",
@@ -513,7 +502,7 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     catalogue = _criteria_catalogue([ds, *extra])
     dataset.info["gymdata"] = {
         "store": name, "store_path": str(ds.path), "pushed_at": stamp.isoformat(),
-        "criteria": catalogue, "score_names": score_names, "knowledge_graph": _knowledge_graph(ds),
+        "criteria": catalogue, "score_names": score_names, "knowledge_graph": knowledge_graph.actions(ds),
         "blind_for": blind_for,
     }
     dataset.skeletons = {foapi.POSE_FIELD: fo.KeypointSkeleton(labels=list(foapi.LANDMARK_NAMES),

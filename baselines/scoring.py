@@ -641,7 +641,7 @@ def format_live(stats: dict) -> str:
 @click.argument("videos", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--run", "run", required=True, help="Trained run (id or folder).")
 @click.option("--live", "live", metavar="SOURCE", help="Score a camera index, stream URL or file frame by frame.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("--out", "--output", "output", type=click.Path(path_type=Path),
               help="Folder of the report and overlays (default: the current folder); with --live, the "
                    "annotated video to write when headless.")
 @click.option("--no-overlay", is_flag=True, help="Do not write the overlay video.")
@@ -662,7 +662,7 @@ def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: 
     gymdata score squat.mp4 --run RUN
     gymdata score front.mp4 side.mp4 --run RUN        (a two-view run)
     gymdata score --live 0 --run RUN                  (camera 0; q quits)
-    gymdata score --live clip.mp4 --run RUN --headless -o annotated.mp4
+    gymdata score --live clip.mp4 --run RUN --headless --out annotated.mp4
     """
     if live is not None:
         if videos:
@@ -680,14 +680,14 @@ def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: 
 @click.command("export-model")
 @click.argument("run")
 @click.option("--onnx", "onnx_", is_flag=True, required=True, help="Export to ONNX (the only format so far).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
               help="The .onnx file (default RUN/model.onnx).")
 @json_option
 def export_model_command(run: str, onnx_: bool, output: Path | None, as_json: bool) -> None:
     """Export trained run RUN for deployment, and check the export against PyTorch.
 
     \b
-    gymdata export-model RUN --onnx [-o model.onnx]
+    gymdata export-model RUN --onnx [--out model.onnx]
     """
     result = export_onnx(run, output)
     diffs = ", ".join(f"{k} {v:.2g}" for k, v in result["max_abs_diff"].items())

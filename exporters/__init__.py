@@ -58,7 +58,8 @@ from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
 from gymdata.media import encode_h264, frame_files, iter_images, iter_video, resize_frame  # noqa: F401 (resize_frame: kept importable here)
 from gymdata.runner import run_tasks
-from gymdata.safety import clean_leftovers, guard_output, naming
+from gymdata.guard import guard_output
+from gymdata.safety import clean_leftovers, naming
 from gymdata.splits import select_videos
 from gymdata.store import Dataset, swap_into_place
 

@@ -28,12 +28,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from exporters import LINK_OPTION, Exporter, ImagesTask, clip_media, labels_of, place_file, write_all_images
+from gymdata import knowledge_graph
 from gymdata.store import Dataset
 
 CORPUS = "flex"
@@ -121,15 +123,21 @@ def write_flex(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int = 1
             "unlisted": unlisted, "knowledge graph": graph, "fps": "/".join(f"{f:g}" for f in fps)}
 
 
+def _per_sample(table: pd.DataFrame, v: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Per sample (``A16/001``) with rows in ``table``: the rows of its one clip that has them (the
+    importer stores a recording's measurements on its first view clip)."""
+    for key, g in v.groupby("key"):
+        rows = table[table["video_id"].isin(g["video_id"])]
+        if not rows.empty:
+            yield key, rows[rows["video_id"] == rows["video_id"].iloc[0]]
+
+
 def _write_skeletons(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path) -> int:
     poses = labels_of(ds, "poses", ids, ["video_id", "frame", "layout", "landmarks"])
     poses = poses[poses["layout"] == "flex21"]
     written = 0
-    for key, g in v.groupby("key"):
-        rows = poses[poses["video_id"].isin(g["video_id"])]
-        if rows.empty:
-            continue
-        rows = rows[rows["video_id"] == rows["video_id"].iloc[0]].sort_values("frame")
+    for key, rows in _per_sample(poses, v):
+        rows = rows.sort_values("frame")
         xyz = np.stack(rows["landmarks"].to_numpy()).reshape(len(rows), JOINTS, 4)[:, :, :3].reshape(len(rows), -1)
         path = out / "Skeleton" / key / "skeleton_points.csv"
         path.parent.mkdir(parents=True)
@@ -145,11 +153,7 @@ def _write_emg(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path) -> int:
     signals = labels_of(ds, "signals", ids, ["video_id", "channel", "kind", "samples"])
     signals = signals[signals["kind"] == "emg"]
     written = 0
-    for key, g in v.groupby("key"):
-        rows = signals[signals["video_id"].isin(g["video_id"])]
-        if rows.empty:
-            continue
-        rows = rows[rows["video_id"] == rows["video_id"].iloc[0]]
+    for key, rows in _per_sample(signals, v):
         rows = rows.assign(_n=rows["channel"].str.extract(r"(\d+)$")[0].astype(float)).sort_values(["_n", "channel"])
         columns = [np.asarray(s, np.float32) for s in rows["samples"]]
         length = min(len(c) for c in columns)
@@ -184,12 +188,10 @@ def _write_split_lists(ds: Dataset, v: pd.DataFrame, ids: list[str], out: Path, 
 
 def _write_graph(ds: Dataset, v: pd.DataFrame, out: Path) -> int:
     """The knowledge graph with the annotations of the exported FLEX samples; returns their number."""
-    if not ds.attachment("knowledge_graph.json").is_file():
+    if not ds.attachment(knowledge_graph.ATTACHMENT).is_file():
         return 0
-    from importers.flex import export_knowledge_graph
-
     path = out / "knowledge_graph.json"
-    doc = export_knowledge_graph(ds, path)
+    doc = knowledge_graph.write(ds, path, corpus=CORPUS)
     exported = set(v.loc[v["corpus"] == CORPUS, "key"])
     doc["annotations"] = [a for a in doc["annotations"] if f"{a['action']}/{a['sample']:03d}" in exported]
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")

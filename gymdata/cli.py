@@ -19,9 +19,10 @@ from pathlib import Path
 import click
 
 from gymdata import __version__, registry, store
+from gymdata.commands import imports
 from gymdata.errors import GymdataError, PluginError, ValidationError
 from gymdata.logs import set_verbose
-from gymdata.output import emit, json_option
+from gymdata.output import emit, format_table, json_option  # format_table: also imported from here by plugins
 
 log = logging.getLogger("gymdata")
 
@@ -52,15 +53,21 @@ def _load_plugin(ctx: click.Context, group: str, name: str):
 class PluginGroup(click.Group):
     """A group whose subcommands are the click commands registered in an entry-point group."""
 
-    def __init__(self, *args, plugin_group: str, **kwargs):
+    def __init__(self, *args, plugin_group: str, as_command=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.plugin_group = plugin_group
+        self.as_command = as_command  # turns a loaded plugin (e.g. an Importer spec) into its command
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(registry.available(self.plugin_group)))
 
     def get_command(self, ctx, name):
-        return super().get_command(ctx, name) or _load_plugin(ctx, self.plugin_group, name)
+        command = super().get_command(ctx, name)
+        if command is None:
+            command = _load_plugin(ctx, self.plugin_group, name)
+            if command is not None and self.as_command is not None:
+                command = self.as_command(command)
+        return command
 
     def format_commands(self, ctx, formatter):
         with _listing(ctx):
@@ -89,18 +96,6 @@ class RootGroup(click.Group):
             super().format_commands(ctx, formatter)
 
 
-def format_table(headers: list[str], rows: list[list]) -> str:
-    """A plain-text table with right-aligned numbers."""
-    cells = [[("-" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
-
-    def line(values):
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
-
-
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="gymdata")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GYMDATA_HOME",
@@ -127,7 +122,7 @@ def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-@cli.group("import", cls=PluginGroup, plugin_group="gymdata.importers")
+@cli.group("import", cls=PluginGroup, plugin_group="gymdata.importers", as_command=imports.as_command)
 def import_group() -> None:
     """Import a corpus into the store (one subcommand per importer)."""
 
@@ -216,7 +211,7 @@ def list_cmd(as_json: bool) -> None:
             damaged.append(f"warning: dataset {name!r} is damaged: {detail}")
             rows.append([name, "DAMAGED", None, None, None, "-"])
             docs.append({"name": name, "damaged": str(detail)})
-    emit(docs, format_table(["dataset", "corpora", "clips", "pose frames", "label rows", "updated (UTC)"], rows))
+    emit(docs, format_table(["dataset", "corpora", "clips", "pose frames", "label history", "updated (UTC)"], rows))
     for line in damaged:
         click.echo(line, err=True)
 
@@ -309,7 +304,7 @@ def remove(name: str, yes: bool, as_json: bool) -> None:
 def sample(out: Path, seed: int, subjects: int, takes: int, overwrite: bool, as_json: bool) -> None:
     """Generate the synthetic sample corpus (ALEX-GYM-1 layout + plain videos) into OUT."""
     from gymdata.errors import DatasetExistsError, InputError
-    from gymdata.safety import guard_output
+    from gymdata.guard import guard_output
     from gymdata.sample import generate_sample
 
     if subjects < 1 or takes < 1:

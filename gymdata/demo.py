@@ -37,6 +37,7 @@ from typing import Any
 import click
 
 from gymdata import __version__, registry, store
+from gymdata.commands import imports
 from gymdata.errors import InputError
 from gymdata.validate import validate
 
@@ -106,12 +107,25 @@ class _State:
         return result, False
 
 
+def _command_json(group: str, name: str, args: list[str]) -> dict:
+    """Run the registered command ``name`` of ``group`` with ``--json`` and return what it printed.
+
+    The demo drives the edge packages (models, counters) only through the commands they register,
+    as a user would: the core imports none of them (see :mod:`gymdata.registry`).
+    """
+    command = registry.load(group, name)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        command.main(args=[*args, "--json"], prog_name=f"gymdata {name}", standalone_mode=False)
+    return json.loads(printed.getvalue())
+
+
 def _importer(name: str, args: list[str]) -> bool:
     """Run ``gymdata import NAME ARGS`` if that importer is installed; returns whether it ran."""
     if name not in registry.available("gymdata.importers"):
         log.info("(importer %r not installed: step skipped)", name)
         return False
-    command = registry.load("gymdata.importers", name)
+    command = imports.as_command(registry.load("gymdata.importers", name))
     command.main(args=args, prog_name=f"gymdata import {name}", standalone_mode=False)
     return True
 
@@ -254,20 +268,20 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
     run_id = f"demo-vcoach-{alex}"
     train_args = ["--epochs", str(epochs), *TRAIN_ARGS]
     run_dir = home / "runs" / run_id
-    if has_alex and "vcoach" in registry.available("gymdata.models"):
+    if has_alex and "vcoach" in registry.available("gymdata.models") \
+            and "evaluate" in registry.available("gymdata.commands"):
         _step(6, f"training the pose baseline (vcoach, criteria from poses) on {alex!r}, CPU, then testing it")
         arrays = home / "exports" / f"{alex}-arrays"
 
         def train() -> dict:
-            import torch
-
-            from baselines.training import evaluate_run
+            import torch  # the vcoach model is installed, so torch is
 
             # one thread: on a small, busy machine torch's thread pool spins more than it computes
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
-            with _quiet(verbose), contextlib.ExitStack() as restore:
+            with contextlib.ExitStack() as restore:
                 restore.callback(torch.set_num_threads, threads)
+                restore.enter_context(_quiet(verbose))
                 exporter = registry.load("gymdata.exporters", "arrays")
                 exporter(store.open_dataset(alex), arrays, split=None, overwrite=True, workers=workers,
                          progress=False, video="false")
@@ -275,7 +289,7 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
                 registry.load("gymdata.models", "vcoach").main(
                     args=["--data", str(arrays), "--run-id", run_id, *train_args],
                     prog_name="gymdata train vcoach", standalone_mode=False)
-                report = evaluate_run(run_dir, device="cpu")
+                report = _command_json("gymdata.commands", "evaluate", [str(run_dir), "--device", "cpu"])
             return {"run": str(run_dir), "samples": report["samples"],
                     **{k: report["overall"][k] for k in ("hamming_loss", "accuracy", "f1") if k in report["overall"]}}
 
@@ -293,21 +307,20 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
         _step(6, "pose baseline skipped (alex-gym-1 importer or vcoach model not installed)")
 
     # 7. repetition counting ----------------------------------------------------------------
-    _step(7, f"counting the repetitions of {name!r} (label-free periodic counter, from its poses)")
+    if "count" in registry.available("gymdata.commands"):
+        _step(7, f"counting the repetitions of {name!r} (label-free periodic counter, from its poses)")
 
-    def count() -> dict:
-        from baselines.counting import count_dataset, count_metrics, true_counts
+        def count() -> dict:
+            overall = _command_json("gymdata.commands", "count", [name])["all"]
+            # MAE/OBO are over the clips with a true count
+            return {"clips": overall["with_truth"], "mae": overall["mae"], "obo": overall["obo"]}
 
-        ds = store.open_dataset(name)
-        results = count_dataset(ds)
-        truth = true_counts(ds, [c["video_id"] for c, _ in results])
-        pairs = [(res.count, truth[c["video_id"]]) for c, res in results if c["video_id"] in truth]
-        return count_metrics([p for p, _ in pairs], [t for _, t in pairs])
-
-    counting, skipped = state.run("count", state.key({"counter": "periodic"}, [name]), [], count)
-    figures["counting"] = counting
-    _say(f"{counting['clips']} clips: MAE {counting['mae']:.3f} (relative to the true count), "
-         f"OBO {counting['obo']:.1%} (off by at most one)" + ("  (up to date)" if skipped else ""))
+        counting, skipped = state.run("count", state.key({"counter": "periodic"}, [name]), [], count)
+        figures["counting"] = counting
+        _say(f"{counting['clips']} clips: MAE {counting['mae']:.3f} (relative to the true count), "
+             f"OBO {counting['obo']:.1%} (off by at most one)" + ("  (up to date)" if skipped else ""))
+    else:
+        _step(7, "repetition counting skipped (the count command is not installed)")
 
     # 8. HTML report ------------------------------------------------------------------------
     from gymdata.report import write_report
@@ -320,6 +333,7 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
     _say(f"{page['page']}" + ("  (up to date)" if skipped else ""))
 
     # 9. where everything is ----------------------------------------------------------------
+    criteria = f" --criteria-from {alex}" if has_alex else ""  # offer the ALEX criteria on the plain clips
     _step(9, "done in {:.0f} s. Where everything is:".format(time.perf_counter() - started))
     lines = [
         ("store", f"{home}  (gymdata list; gymdata info {name})"),
@@ -327,8 +341,7 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
         ("export", str(hf_out)),
         ("baseline", str(run_dir) if has_alex else "-"),
         ("report", figures["report"]),
-        ("label in the App", f"gymdata app {name} --annotator YOU   (http://127.0.0.1:5151, Ctrl+C stops;"
-                             f" criteria of {alex}: gymdata fiftyone push {name} --criteria-from {alex} first)"),
+        ("label in the App", f"gymdata app {name} --annotator YOU{criteria}   (http://127.0.0.1:5151, Ctrl+C stops)"),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:

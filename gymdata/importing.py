@@ -1,5 +1,6 @@
-"""What every importer shares: root checks, the common CLI options, fingerprints, the
-build-validate-swap sequence that makes imports atomic and idempotent, and parallel probing.
+"""What every importer shares: root checks, fingerprints, the build-validate-swap sequence that
+makes imports atomic and idempotent, and parallel probing. (What an importer declares about
+itself, its :class:`~gymdata.importer.Importer` spec, is in :mod:`gymdata.importer`.)
 
 An importer implements ``build(txn)`` that writes its tables into a transaction and hands it to
 :func:`run_import`, which, holding the dataset's lock (:func:`gymdata.store.lock`) throughout,
@@ -29,13 +30,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
 from gymdata import store
 from gymdata.errors import DatasetExistsError, InputError, ValidationError
 from gymdata.media import MediaInfo, is_video, probe_video
-from gymdata.output import emit, json_option, json_requested
+from gymdata.output import emit, json_requested
 from gymdata.runner import run_tasks
 from gymdata.store import Transaction
 from gymdata.validate import validate
@@ -57,30 +59,19 @@ def check_root(root: str | Path, *, corpus: str, hint: str) -> Path:
     return root
 
 
-def import_options(func: Callable) -> Callable:
-    """The options every ``gymdata import <corpus>`` command takes."""
+def read_json(path: Path, *, hint: str = "the file is truncated or damaged") -> Any:
+    """The JSON document in ``path`` (an input file of an import).
 
-    @click.option("--name", required=True, help="Name of the dataset to create in the store.")
-    @click.option("--force", is_flag=True, help="Re-import even if the dataset is up to date.")
-    @click.option("--drop-labels", is_flag=True,
-                  help="Re-import even if human labels of clips that changed or left the source are dropped.")
-    @click.option("-j", "--workers", default=2, show_default=True, help="Worker processes for probing.")
-    @click.option("--quiet", is_flag=True, help="No progress bar.")
-    @json_option
-    @functools.wraps(func)
-    def wrapper(*args, drop_labels: bool = False, as_json: bool = False, **kwargs):
-        # --json is read by ImportReport.echo
-        if "name" in kwargs:  # a bad or reserved name fails before any input is read
-            store.check_name(kwargs["name"])
-        # every importer's command reaches run_import; the flag travels there without each
-        # importer having to pass it along
-        token = DROP_LABELS.set(drop_labels)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            DROP_LABELS.reset(token)
-
-    return wrapper
+    Raises:
+        InputError: If it cannot be read or is not valid JSON (naming the line and column).
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
+                         hint=hint) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", path=path) from None
 
 
 #: Whether the running import may drop human labels (``--drop-labels``); see :func:`run_import`.

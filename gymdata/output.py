@@ -4,6 +4,7 @@ Every command that produces a result takes :func:`json_option`; it prints throug
 which writes either the summary lines or one JSON document on stdout (progress bars and logs go to
 stderr, so ``gymdata CMD --json | jq`` always parses). Commands whose printing happens deep in
 shared code (importers, training) read :func:`json_requested` from the click context.
+:func:`format_table` is the summaries' one table layout.
 """
 
 from __future__ import annotations
@@ -71,3 +72,15 @@ def emit(data: Any, lines: Iterable[str] | str, as_json: bool | None = None) -> 
         return
     for line in [lines] if isinstance(lines, str) else lines:
         click.echo(line)
+
+
+def format_table(headers: list[str], rows: list[list]) -> str:
+    """A plain-text table with right-aligned numbers."""
+    cells = [[("-" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])

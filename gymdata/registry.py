@@ -5,10 +5,12 @@ The core never imports the edge packages (``importers``, ``exporters``, ``annota
 and so can any third-party distribution::
 
     [project.entry-points."gymdata.importers"]
-    mycorpus = "my_package.importer:command"     # a click.Command
+    mycorpus = "my_package.importer:importer"    # a gymdata.importer.Importer spec
 
 Groups and what an entry point must name:
-    * ``gymdata.importers``: a ``click.Command`` run as ``gymdata import <name> ...``;
+    * ``gymdata.importers``: a :class:`gymdata.importer.Importer` spec (or a ``click.Command``),
+      run as ``gymdata import <name> ...``; its ``official_splits`` are asked for by
+      :mod:`gymdata.splits` for clips of the corpus of that name;
     * ``gymdata.exporters``: a callable ``exporter(ds, out, *, split=None, overwrite=False, workers=1,
       progress=True, **options)`` returning an object whose ``str()`` is a one-line summary, run by
       ``gymdata export NAME --format <name> ...`` (the contract is documented in :mod:`exporters`;

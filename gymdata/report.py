@@ -19,16 +19,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import numpy as np
 import pandas as pd
 
 from gymdata import store
 from gymdata.labels import current as current_labels
 from gymdata.labels import rep_counts
-from gymdata.output import emit, json_option
-from gymdata.splits import ClipLabels, available_splits, clip_labels, default_split, leakage_report, part_order
+from gymdata.splits import available_splits, default_split, leakage_report, part_order
 from gymdata.store import Dataset
+from gymdata.strata import ClipLabels, clip_labels
 
 _PART_COLORS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868", "none": "#B0B0B0"}
 _OTHER_COLORS = ["#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD", "#C44E52"]
@@ -312,18 +311,32 @@ def build_report(ds: Dataset) -> tuple[str, dict[str, bytes]]:
     return page, figures
 
 
-def write_report(ds: Dataset, out: str | Path) -> Path:
-    """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path."""
-    from gymdata.errors import InputError
-    from gymdata.safety import clean_leftovers, guard_output, naming
+def write_report(ds: Dataset, out: str | Path, *, overwrite: bool = True) -> Path:
+    """Write ``index.html`` and the PNGs into ``out`` (replaced atomically); returns the page's path.
+
+    Args:
+        ds: The dataset.
+        out: The report's folder.
+        overwrite: Replace an earlier report in ``out`` (never any other folder, the store or a source).
+
+    Raises:
+        DatasetExistsError: If ``out`` exists and ``overwrite`` is false.
+        InputError: If ``out`` is not a folder, holds something else than a report, or is protected.
+    """
+    from gymdata.errors import DatasetExistsError, InputError
+    from gymdata.guard import guard_output
+    from gymdata.safety import clean_leftovers, naming
 
     out = Path(out).absolute()
-    guard_output(out, overwrite=True)  # a report replaces its folder: never the store or a source
+    guard_output(out, overwrite=overwrite)  # never the store or a source
+    if out.exists() and not out.is_dir():
+        raise InputError("output path exists and is not a folder", path=out, hint="choose another --out")
+    if out.exists() and not overwrite:
+        raise DatasetExistsError("output folder already exists", path=out,
+                                 hint="pass --overwrite to replace it, or choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
         raise InputError("output folder exists and is not a gymdata report (no index.html)", path=out,
                          hint="choose another --out; only an earlier report is replaced")
-    if out.exists() and not out.is_dir():
-        raise InputError("output path exists and is not a folder", path=out, hint="choose another --out")
     page, figures = build_report(ds)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out.parent, out.name)  # what a killed run left behind
@@ -338,15 +351,3 @@ def write_report(ds: Dataset, out: str | Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "index.html"
-
-
-@click.command("report")
-@click.argument("name")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write (default ./<NAME>-report); replaced if it exists.")
-@json_option
-def command(name: str, out: Path | None, as_json: bool) -> None:
-    """Write an HTML report with plots of dataset NAME: clips, subjects, labels, poses, repetitions, leakage."""
-    ds = store.open_dataset(name)
-    page = write_report(ds, out or Path(f"{name}-report"))
-    emit({"dataset": name, "page": str(page), "folder": str(page.parent)}, f"report written to {page}")

@@ -8,23 +8,20 @@ shared ``subject`` or a shared ``recording`` form one group (connected component
 that shares a recording with another subject joins the same group), and a group never straddles
 two parts. Within that constraint, parts are **stratified** by exercise and, where labels exist,
 by label balance: each (exercise, criterion) failure count and a score tercile are balanced too,
-by a greedy multi-label assignment of whole groups (largest deficit first; see :func:`assign_groups`).
-Same data, ratios and seed give the same split.
+by a greedy multi-label assignment of whole groups (largest deficit first; see :func:`assign_groups`);
+k folds are made by scikit-learn's ``StratifiedGroupKFold`` on the same groups, with one stratum
+label per clip (:mod:`gymdata.strata`). Same data, ratios and seed give the same split.
 
 Kinds of named splits (``gymdata split NAME --list`` shows what a dataset has):
 
 * ``seed<S>`` (and ``seed<S>-<train>-<val>-<test>`` for other ratios): a group split;
 * ``kfold<K>-seed<S>-<i>``: fold ``i`` of a group k-fold (``train``/``test``);
 * ``imported``: the ``split`` column as the importer filled it, kept before it is first replaced;
-* ``ucf-fold1..3`` (and ``<corpus>-<key>`` for other corpora): official splits, read from
-  ``videos.extras["splits"]`` as the importers store them; ``flex-split4``: FLEX's Split_4, read
-  from the Split_4 list each FLEX score came from (see :func:`flex_split4`);
-* ``alex-authors``: the ALEX-GYM-1 authors' split, reproduced from the spreadsheet row of each
-  clip. Their code (``code/utils/data_processing.py``) shuffles each spreadsheet with
-  ``df.sample(frac=1, random_state=42)`` and cuts it at ``int(0.7 n)`` and ``int(0.15 n)``
-  rows; we do the same with pandas, per spreadsheet, from the row each clip came from. Rows are
-  repetitions, so the repetitions of one recording land in several parts: the leakage report
-  shows it.
+* **official** splits, declared by the importer of each corpus
+  (:attr:`gymdata.importer.Importer.official_splits`): UCF-101's ``ucf-fold1..3``, FLEX's
+  ``flex-split4``, the ALEX-GYM-1 authors' row split ``alex-authors`` (which leaks: rows are
+  repetitions, so one recording lands in several parts); for a corpus whose importer declares
+  none, the splits it stored in ``videos.extras["splits"]``, named ``<corpus>-<key>``.
 
 Where splits are stored, and why:
 
@@ -36,7 +33,7 @@ Where splits are stored, and why:
   carries, and ``videos.extras`` would mean rewriting every clip row (and every importer's extras)
   to add a fold; the attachment is typed, read in one call, replaced atomically, and leaves the
   clip table alone;
-* **derived** splits (official ones, ``alex-authors``) are functions of the imported data:
+* **derived** splits (the official ones) are functions of the imported data:
   computed on request, never stored, so they cannot go stale.
 
 A split is selected by a string (``gymdata export --split S``, :func:`select_videos`): a part of
@@ -48,31 +45,29 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-import click
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gymdata import labels, store
-from gymdata.errors import InputError
-from gymdata.output import emit, json_option
+from gymdata import registry, store
+from gymdata.errors import InputError, PluginError
+from gymdata.importer import Importer
+from gymdata.output import format_table
 from gymdata.store import Dataset
+from gymdata.strata import ClipLabels, clip_labels, strata_columns, stratum_labels
+
+log = logging.getLogger("gymdata")
 
 PARTS = ("train", "val", "test")
 DEFAULT_RATIOS = (0.7, 0.15, 0.15)
-#: Score used for label balance, first found: the 0-100 quality, ALEX-GYM-1's total, FLEX's score.
-SCORE_PREFERENCE = ("quality", "total", "score")
 ATTACHMENT = "splits.parquet"
-ALEX_CORPUS = "alex-gym-1"
-FLEX_CORPUS = "flex"
-#: Naming of official splits found in ``extras["splits"]``: corpus -> prefix before the split key.
-OFFICIAL_PREFIX = {"ucf101": "ucf-fold", "flex": "flex-split"}
 _VIDEO_COLUMNS = ["video_id", "corpus", "exercise", "subject", "recording", "view", "rep_index", "split", "extras"]
 _SPLIT_SCHEMA = pa.schema([("split", pa.string()), ("video_id", pa.string()), ("part", pa.string())])
 _META_KEY = b"gymdata.splits"
@@ -129,65 +124,6 @@ def group_ids(videos: pd.DataFrame) -> np.ndarray:
     _, labels = connected_components(graph, directed=False)
     _, dense = np.unique(labels[:n], return_inverse=True)
     return dense
-
-
-# --------------------------------------------------------------------------------------------
-# Labels used for stratification and for the report
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class ClipLabels:
-    """Per-clip label summaries (indexed by ``video_id``).
-
-    Attributes:
-        failed: (exercise, criterion) -> video_ids that failed it.
-        verdicts: Clips' counts of criteria verdicts (pass or fail).
-        fails: Clips' counts of failed criteria.
-        score: Clips' preferred score on a 0-100 scale (``quality`` first, else the first name).
-        score_name: Name of that score, or None.
-    """
-
-    failed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    verdicts: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    fails: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    score: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-    score_name: str | None = None
-
-
-def clip_labels(ds: Dataset, videos: pd.DataFrame) -> ClipLabels:
-    """Summarise the current ground-truth criteria and scores of ``videos`` (:mod:`gymdata.labels`)."""
-    out = ClipLabels()
-    ex = videos.set_index("video_id")["exercise"]
-    if ds.has("criteria"):
-        crit = labels.current(ds, "criteria", video_ids=ex.index.tolist())
-        crit = crit[crit["passed"].notna()]
-        failed = crit[crit["passed"] == False]
-        for (vid, name) in zip(failed["video_id"], failed["criterion"]):
-            out.failed.setdefault((ex[vid], name), set()).add(vid)
-        out.verdicts = crit.groupby("video_id").size().astype(float)
-        out.fails = failed.groupby("video_id").size().astype(float)
-    if ds.has("scores"):
-        sc = labels.current(ds, "scores", video_ids=ex.index.tolist())
-        if len(sc):
-            names = sc["name"].unique().tolist()
-            out.score_name = next((n for n in SCORE_PREFERENCE if n in names), min(names))
-            sc = sc[sc["name"] == out.score_name]
-            span = (sc["scale_max"] - sc["scale_min"]).where(lambda s: s > 0)
-            out.score = pd.Series(((sc["value"] - sc["scale_min"]) / span * 100).to_numpy(), index=sc["video_id"])
-    return out
-
-
-def _strata(videos: pd.DataFrame, labels: ClipLabels) -> np.ndarray:
-    """Columns to balance, one row per clip: exercise one-hot, criterion failures, score tercile."""
-    cols = [pd.get_dummies(videos["exercise"]).to_numpy(float)]
-    ids = videos["video_id"]
-    for key in sorted(labels.failed):
-        cols.append(ids.isin(labels.failed[key]).to_numpy(float)[:, None])
-    score = ids.map(labels.score)
-    if score.notna().sum() >= 3 and score.nunique() >= 3:
-        bins = pd.qcut(score, 3, labels=False, duplicates="drop")
-        cols.append(pd.get_dummies(bins).to_numpy(float))
-    return np.hstack(cols) if cols else np.zeros((len(videos), 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,10 +202,10 @@ def group_split(ds: Dataset, ratios: Sequence[float] = DEFAULT_RATIOS, seed: int
     Raises:
         InputError: If a part with a positive share would be empty (too few groups).
     """
-    videos = _videos(ds) if videos is None else videos
+    videos = split_clips(ds) if videos is None else videos
     ratios = parse_ratios(ratios)
     groups = group_ids(videos)
-    strata = _strata(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
+    strata = strata_columns(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
     index = assign_groups(groups, strata, ratios, seed)
     parts = _parts_series(videos, index, PARTS)
     _check_parts_filled(parts, [p for p, r in zip(PARTS, ratios) if r > 0], int(groups.max()) + 1)
@@ -280,18 +216,33 @@ def kfold_split(ds: Dataset, k: int, seed: int = 0, *, stratify: bool = True,
                 videos: pd.DataFrame | None = None) -> pd.Series:
     """Group-disjoint, stratified assignment of clips to folds ``fold1``..``fold<k>``.
 
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` assigns the
+    subject/recording groups (:func:`group_ids`) to equal folds, balancing one label per clip: its
+    exercise, whether it failed two or more criteria, and its score tercile (:func:`gymdata.strata.stratum_labels`).
+    (Splits with other ratios use :func:`assign_groups`: scikit-learn has no stratified group
+    split with unequal parts.)
+
     Raises:
         InputError: If ``k`` < 2 or there are fewer groups than folds.
     """
+    from sklearn.model_selection import StratifiedGroupKFold
+
     if k < 2:
         raise InputError(f"k-fold needs k >= 2, got {k}")
-    videos = _videos(ds) if videos is None else videos
+    videos = split_clips(ds) if videos is None else videos
     groups = group_ids(videos)
-    strata = _strata(videos, clip_labels(ds, videos)) if stratify else np.zeros((len(videos), 0))
-    index = assign_groups(groups, strata, [1.0 / k] * k, seed)
-    folds = _parts_series(videos, index, [f"fold{i + 1}" for i in range(k)])
-    _check_parts_filled(folds, [f"fold{i + 1}" for i in range(k)], int(groups.max()) + 1)
-    return folds
+    names = [f"fold{i + 1}" for i in range(k)]
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups < k:
+        _check_parts_filled(pd.Series([], dtype=object), names, n_groups)
+    strata = stratum_labels(videos, clip_labels(ds, videos)) if stratify else np.zeros(len(videos), int)
+    index = np.empty(len(videos), int)
+    with warnings.catch_warnings():  # small strata with fewer clips than folds are expected, and fine
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        for i, (_, test) in enumerate(folds.split(np.zeros(len(videos)), strata, groups)):
+            index[test] = i
+    return _parts_series(videos, index, names)
 
 
 def fold_parts(folds: pd.Series, i: int) -> pd.Series:
@@ -309,89 +260,73 @@ def _check_parts_filled(parts: pd.Series, wanted: list[str], n_groups: int) -> N
 
 
 # --------------------------------------------------------------------------------------------
-# Derived splits: official ones and the ALEX-GYM-1 authors'
+# Official splits: declared by the importers that know their corpus
 # --------------------------------------------------------------------------------------------
 
 def _extras(videos: pd.DataFrame) -> list[dict]:
     return [json.loads(e) if isinstance(e, str) and e else {} for e in videos["extras"]]
 
 
-def official_splits(videos: pd.DataFrame) -> dict[str, pd.Series]:
-    """Official splits stored by importers in ``extras["splits"]`` (``{key: part}``), by name.
+def extras_splits(videos: pd.DataFrame, name: Callable[[str], str]) -> dict[str, pd.Series]:
+    """Splits an importer stored in ``videos.extras["splits"]`` (``{key: part}``), by ``name(key)``.
 
-    UCF-101 folds are named ``ucf-fold1..3`` and FLEX's ``flex-split4``; other corpora
-    ``<corpus>-<key>``. Clips without an entry for a split are not in it.
+    Clips without an entry for a split are not in it; ``valid``/``validation`` parts read as ``val``.
     """
     found: dict[str, dict[str, str]] = {}
-    for vid, corpus, extras in zip(videos["video_id"], videos["corpus"], _extras(videos)):
+    for vid, extras in zip(videos["video_id"], _extras(videos)):
         splits = extras.get("splits")
         if not isinstance(splits, dict):
             continue
         for key, part in splits.items():
-            if part is None:
-                continue
-            digits = re.sub(r"\D", "", str(key)) or str(key)
-            name = f"{OFFICIAL_PREFIX[corpus]}{digits}" if corpus in OFFICIAL_PREFIX else f"{corpus}-{key}"
-            found.setdefault(name, {})[vid] = {"valid": "val", "validation": "val"}.get(str(part), str(part))
-    return {name: pd.Series(m, name="part") for name, m in sorted(found.items())}
+            if part is not None:
+                found.setdefault(name(str(key)), {})[vid] = {"valid": "val", "validation": "val"}.get(str(part),
+                                                                                                     str(part))
+    return {split: pd.Series(m, name="part") for split, m in sorted(found.items())}
 
 
-def flex_split4(ds: Dataset, videos: pd.DataFrame) -> pd.Series | None:
-    """FLEX's Split_4, from the scores the importer read out of ``split_4_{train,test}_list.mat``.
-
-    The FLEX importer fills ``split`` with Split_4 and tags each score with the list it came from
-    (``annotator`` ``flex:split_4_train_list.mat``); the tag survives a new default split.
-    """
-    ids = videos.loc[videos["corpus"] == FLEX_CORPUS, "video_id"].tolist()
-    if not ids or not ds.has("scores"):
+def _corpus_importer(corpus: str) -> Importer | None:
+    """The importer spec registered under the corpus's name, if one is installed and loads."""
+    if corpus not in registry.available("gymdata.importers"):
         return None
-    # the importer's provenance tag, not a label value: read the imported rows as they are
-    sc = ds.df("scores", columns=["video_id", "annotator"], filter={"video_id": ids, "origin": "imported"})
-    side = sc["annotator"].str.extract(r"split_4_(train|test)_list", expand=False)
-    found = pd.Series(side.to_numpy(), index=sc["video_id"].to_numpy(), name="part").dropna()
-    found = found[~found.index.duplicated()]
-    return found if len(found) else None
-
-
-def alex_authors_split(videos: pd.DataFrame) -> pd.Series | None:
-    """The ALEX-GYM-1 authors' row split, reproduced (see the module docstring).
-
-    The importer records each clip's spreadsheet (``extras.spreadsheet``) and its Excel row
-    (``extras.spreadsheet_row``, the header being row 1); both views of a row get the row's part.
-    A sheet's row count ``n`` is its largest row number, so rows the importer skipped still take
-    their place in the shuffle.
-
-    Returns:
-        The part per clip of the ALEX-GYM-1 corpus, or None if the dataset has no such clips.
-    """
-    alex = videos[videos["corpus"] == ALEX_CORPUS]
-    extras = _extras(alex)
-    rows = pd.Series([e.get("spreadsheet_row") for e in extras], index=alex.index, dtype="Int64") - 2
-    sheets = pd.Series([e.get("spreadsheet") for e in extras], index=alex.index, dtype=object)
-    known = rows.notna() & sheets.notna()
-    if not known.any():
+    try:
+        spec = registry.load("gymdata.importers", corpus)
+    except PluginError as exc:  # a broken plugin must not stop splitting: its extras still count
+        log.warning("%s; reading its official splits from extras only", exc)
         return None
-    parts: dict[str, str] = {}
-    for idx in alex[known].groupby(sheets[known]).groups.values():
-        sheet_rows = rows.loc[idx].astype(int)
-        n = int(sheet_rows.max()) + 1
-        # exactly the authors' code: df.sample(frac=1, random_state=42), then int(0.7 n), int(0.15 n)
-        shuffled = pd.DataFrame(index=range(n)).sample(frac=1, random_state=42).index.to_numpy()
-        n_train, n_val = int(n * 0.7), int(n * 0.15)
-        part_of_row = np.empty(n, dtype=object)
-        part_of_row[shuffled[:n_train]] = "train"
-        part_of_row[shuffled[n_train:n_train + n_val]] = "val"
-        part_of_row[shuffled[n_train + n_val:]] = "test"
-        for i, r in sheet_rows.items():
-            parts[alex.at[i, "video_id"]] = part_of_row[r]
-    return pd.Series(parts, name="part")
+    return spec if isinstance(spec, Importer) else None
+
+
+def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
+    """Every corpus's official splits, by name.
+
+    Each corpus's importer declares its own (:attr:`gymdata.importer.Importer.official_splits`,
+    e.g. ``ucf-fold1..3``, ``flex-split4``, ``alex-authors``); a corpus whose importer declares
+    none has the splits its importer stored in ``extras["splits"]``, named ``<corpus>-<key>``.
+
+    Args:
+        ds: The dataset (an importer may read its labels); None: only ``videos`` is read.
+        videos: The clips (``video_id``, ``corpus``, ``extras``, ...).
+    """
+    found: dict[str, pd.Series] = {}
+    for corpus, clips in videos.groupby("corpus", sort=True):
+        spec = _corpus_importer(str(corpus))
+        if spec is not None and spec.official_splits is not None:
+            found.update(spec.official_splits(ds, clips))
+        else:
+            found.update(extras_splits(clips, lambda key, corpus=corpus: f"{corpus}-{key}"))
+    return dict(sorted(found.items()))
 
 
 # --------------------------------------------------------------------------------------------
 # Storage and lookup
 # --------------------------------------------------------------------------------------------
 
-def _videos(ds: Dataset) -> pd.DataFrame:
+def split_clips(ds: Dataset) -> pd.DataFrame:
+    """The clips splits are made of: the ``videos`` columns they need, in ``video_id`` order.
+
+    Raises:
+        InputError: If the dataset has no clips.
+    """
     if not ds.has("videos"):
         raise InputError(f"dataset {ds.name!r} has no clips", hint="import a corpus into it first")
     columns = _VIDEO_COLUMNS + ["exercise_raw"]
@@ -454,15 +389,9 @@ def save_split(ds: Dataset, name: str, parts: pd.Series, params: dict, *, defaul
 
 
 def available_splits(ds: Dataset, videos: pd.DataFrame | None = None) -> dict[str, pd.Series]:
-    """Every named split of ``ds``: stored, official and ``alex-authors``, by name."""
-    videos = _videos(ds) if videos is None else videos
-    found = official_splits(videos)
-    split4 = flex_split4(ds, videos)
-    if split4 is not None and "flex-split4" not in found:
-        found["flex-split4"] = split4
-    authors = alex_authors_split(videos)
-    if authors is not None:
-        found["alex-authors"] = authors
+    """Every named split of ``ds``: official (derived from the imported data) and stored, by name."""
+    videos = split_clips(ds) if videos is None else videos
+    found = official_splits(ds, videos)
     table, _ = _read_stored(ds)
     for name, rows in table.groupby("split", sort=True):
         found[name] = pd.Series(rows["part"].to_numpy(), index=rows["video_id"].to_numpy(), name="part")
@@ -481,7 +410,7 @@ def load_split(ds: Dataset, name: str | None, videos: pd.DataFrame | None = None
     Raises:
         InputError: If there is no split of that name.
     """
-    videos = _videos(ds) if videos is None else videos
+    videos = split_clips(ds) if videos is None else videos
     if name in (None, "default"):
         return default_split(videos)
     splits = available_splits(ds, videos)
@@ -585,8 +514,6 @@ class LeakageReport:
 
     def lines(self) -> list[str]:
         """The report as text lines."""
-        from gymdata.cli import format_table
-
         head = f"leakage report for split {self.name!r}"
         if self.unassigned:
             head += f" ({self.unassigned} clips not in this split)"
@@ -614,7 +541,7 @@ def leakage_report(ds: Dataset, parts: pd.Series, name: str, videos: pd.DataFram
         videos: The dataset's clips (read when not given).
         labels: Their label summaries (computed when not given).
     """
-    videos = _videos(ds) if videos is None else videos
+    videos = split_clips(ds) if videos is None else videos
     v = videos[videos["video_id"].isin(parts.index)].copy()
     v["part"] = v["video_id"].map(parts)
     labels = clip_labels(ds, v) if labels is None else labels
@@ -696,7 +623,7 @@ def make_split(ds: Dataset, scheme: str = "group", *, ratios: Sequence[float] | 
     Raises:
         InputError: On an unknown scheme, bad ratios, too few groups, or ``default`` with k-fold.
     """
-    videos = _videos(ds)
+    videos = split_clips(ds)
     labels = clip_labels(ds, videos)
     make_default = (scheme == "group") if default is None else default
     if scheme == "group":
@@ -724,62 +651,3 @@ def make_split(ds: Dataset, scheme: str = "group", *, ratios: Sequence[float] | 
             if name in params or make_default:
                 save_split(ds, name, parts, params.get(name, {"method": "copy", "of": name}), default=make_default)
     return SplitResult(ds.name, splits, reports, saved, next(iter(splits)) if saved and make_default else None)
-
-
-def list_lines(ds: Dataset) -> list[str]:
-    """One line per named split: its parts and sizes, and the default split's."""
-    videos = _videos(ds)
-    meta = stored_splits(ds)
-    out = []
-    default = default_split(videos)
-    sizes = " ".join(f"{p}={n}" for p, n in default.value_counts().reindex(part_order(default)).items())
-    out.append(f"default (videos.split): {sizes or 'not set'}")
-    for name, parts in available_splits(ds, videos).items():
-        info = meta.get(name, {})
-        kind = info.get("method", "derived")
-        sizes = " ".join(f"{p}={n}" for p, n in parts.value_counts().reindex(part_order(parts)).items())
-        out.append(f"{name} [{kind}]: {sizes}")
-    return out
-
-
-@click.command("split")
-@click.argument("name")
-@click.option("--scheme", default="group", show_default=True,
-              help="group, kfold, or a named split to report on (alex-authors, ucf-fold1, flex-split4, ...).")
-@click.option("--ratios", default="0.7,0.15,0.15", show_default=True, help="train,val,test (or train,test).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the group order.")
-@click.option("-k", "--folds", default=5, show_default=True, help="Folds for --scheme kfold.")
-@click.option("--no-stratify", is_flag=True, help="Balance sizes only, not exercises and labels.")
-@click.option("--save-as", help="Name to store the split under (default seed<S>, or kfold<K>-seed<S>-<i>).")
-@click.option("--default/--no-default", "make_default", default=None,
-              help="Write the split into videos.split (default: yes for group, no otherwise).")
-@click.option("--dry-run", is_flag=True, help="Print the leakage report; store nothing.")
-@click.option("--list", "list_only", is_flag=True, help="List the dataset's splits and exit.")
-@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the leakage report(s) as JSON to this file.")
-@json_option
-def command(name: str, scheme: str, ratios: str, seed: int, folds: int, no_stratify: bool, save_as: str | None,
-            make_default: bool | None, dry_run: bool, list_only: bool, report_file: Path | None, as_json: bool) -> None:
-    """Make a leakage-free split of dataset NAME and print its leakage report.
-
-    \b
-    Subjects and recordings never straddle two parts; parts are stratified by exercise and
-    label balance. Official splits (ucf-fold1..3, flex-split4) and the ALEX-GYM-1 authors' row
-    split (alex-authors, which leaks) are available as named splits:
-      gymdata split NAME                          70/15/15, seed 0 -> videos.split
-      gymdata split NAME --seed 3 --ratios 0.8,0.1,0.1
-      gymdata split NAME --scheme kfold -k 5
-      gymdata split NAME --scheme alex-authors    report the authors' split
-      gymdata split NAME --list
-    """
-    ds = store.open_dataset(name)
-    if list_only:
-        emit({"dataset": name, "splits": stored_splits(ds)}, list_lines(ds))
-        return
-    result = make_split(ds, scheme, ratios=ratios, seed=seed, folds=folds, stratify=not no_stratify,
-                        save_as=save_as, default=make_default, dry_run=dry_run)
-    reports = [r.to_dict() for r in result.reports]
-    if report_file is not None:
-        store.atomic_write_bytes(report_file, json.dumps(reports, indent=2).encode())
-    emit({"dataset": name, "reports": reports, "saved": result.saved, "splits": list(result.splits),
-          "default": result.default}, result.lines())

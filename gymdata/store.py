@@ -60,7 +60,7 @@ _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 #: Folders of the store root that are not datasets (pose and media caches, trained runs, reports,
 #: generated sources); a dataset of one of these names would replace it.
 #: The store's folders for outputs made into the store (``gymdata demo``'s exports and reports): the
-#: only places inside the store where an export or a report may write (:func:`gymdata.safety.guard_output`).
+#: only places inside the store where an export or a report may write (:func:`gymdata.guard.guard_output`).
 OUTPUT_FOLDERS = ("exports", "reports")
 RESERVED_NAMES = frozenset({"cache", "runs", "sources", *OUTPUT_FOLDERS})
 LOCKS = ".locks"

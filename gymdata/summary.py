@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from gymdata import labels
+from gymdata.output import format_table
 from gymdata.store import Dataset
 
 
 def _table(df: pd.DataFrame) -> str:
-    from gymdata.cli import format_table
-
     rows = [[None if (isinstance(v, float) and pd.isna(v)) or v is None else v for v in row]
             for row in df.itertuples(index=False)]
     rows = [[int(v) if hasattr(v, "dtype") and v.dtype.kind in "iu" else v for v in row] for row in rows]
@@ -58,7 +57,7 @@ def summarise(ds: Dataset) -> str:
     lab = labels.summary(ds)
     if lab["labels"]:
         rows = pd.DataFrame([{**r, "annotators": ", ".join(r["annotators"]) or "-"} for r in lab["labels"]])
-        out += ["", "labels (current ground truth: imported, or a person's latest decision)", _table(rows)]
+        out += ["", "current labels (the current ground truth: imported, or a person's latest decision)", _table(rows)]
     if counts.get("criteria"):
         crit = labels.current(ds, "criteria")
         crit = crit.merge(videos[["video_id", "exercise"]], on="video_id", how="left")

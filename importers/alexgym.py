@@ -47,15 +47,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import numpy as np
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.importer import Importer
+from gymdata.importing import ImportReport, check_root, read_json, run_import
 from gymdata.media import probe_frames
 from gymdata.pose import poses_table
 from gymdata.store import Transaction, now
+from importers import alexgym_splits
 
 CORPUS = "alex-gym-1"
 VERSION = "1"
@@ -170,14 +171,7 @@ def read_pose_json(path: Path) -> list[np.ndarray]:
     Raises:
         InputError: If the file is not valid JSON (e.g. truncated) or an entry is not frames x 33 x 3.
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged: copy it again") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    data = read_json(path, hint="the file is truncated or damaged: copy it again")
     if not isinstance(data, list):
         raise InputError("expected a JSON list with one entry per spreadsheet row", path=path)
     try:  # fast path: every entry has the same shape
@@ -353,12 +347,10 @@ def import_alexgym(root: str | Path, name: str, *, force: bool = False) -> Impor
                       options={}, force=force, build=build)
 
 
-@click.command("alex-gym-1")
-@click.argument("root", type=click.Path(path_type=Path))
-@import_options
-def command(root: Path, name: str, force: bool, workers: int, quiet: bool) -> None:
-    """Import ALEX-GYM-1: spreadsheets, frontal/lateral poses and frame folders.
-
-    (-j and --quiet are accepted for uniformity; this import decodes no video.)
-    """
-    import_alexgym(root, name, force=force).echo()
+importer = Importer(
+    name=CORPUS,
+    help="Import ALEX-GYM-1: spreadsheets, frontal/lateral poses and frame folders.\n\n"
+         "(-j and --quiet are accepted for uniformity; this import decodes no video.)",
+    run=import_alexgym,
+    official_splits=alexgym_splits.official_splits,
+)

@@ -35,8 +35,8 @@ The 21 joints (:data:`gymdata.skeleton.FLEX21_JOINTS`) are inferred from the aut
 have a BlazePose counterpart (shoulders, elbows, wrists, hips, knees, ankles) and
 :func:`gymdata.skeleton.flex21_to_blazepose` applies it.
 
-The knowledge graph is stored as the dataset attachment ``knowledge_graph.json`` (actions only);
-:func:`export_knowledge_graph` writes graph plus annotations back in the same format.
+The knowledge graph (our format, read and written by :mod:`gymdata.knowledge_graph`) is stored as
+the dataset attachment ``knowledge_graph.json`` (actions only); its annotations become label rows.
 
 Errors (one line each, nothing written): missing/empty root, no sample folder, a gap in a view's
 frame numbers (the missing file named), a skeleton or EMG file with the wrong column count or a
@@ -54,32 +54,32 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import numpy as np
 import pyarrow as pa
 
-from gymdata import labels, store, vocab
+from gymdata import knowledge_graph as kg_format  # the parameter knowledge_graph is a path
+from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.importer import Importer, ImportOption
+from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.pose import poses_table
 from gymdata.runner import run_tasks
 from gymdata.skeleton import FLEX21, FLEX21_JOINTS, FLEX21_TO_BLAZEPOSE  # noqa: F401 (the skeleton's home)
 from gymdata.store import Dataset, Transaction, now
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CORPUS = "flex"
 VERSION = "1"
-KG_FORMAT = "gymdata.flex-knowledge-graph"
-KG_VERSION = 1
-KG_ATTACHMENT = "knowledge_graph.json"
-KG_ANNOTATOR = "flex:knowledge_graph"
 SPLIT_FILES = {"train": ("split_4_train_list.mat", "consolidated_train_list"),
                "test": ("split_4_test_list.mat", "consolidated_test_list")}
 EMG_CHANNELS = 4
 #: Exercises of the actions the corpus names (the others are 'other' unless the knowledge graph says).
 KNOWN_ACTIONS = {"A16": "squat"}
-_ACTION, _SAMPLE, _VIEW = re.compile(r"^A(\d{2})$"), re.compile(r"^(\d{3})$"), re.compile(r"^View-(\d+)$")
+_SAMPLE, _VIEW = re.compile(r"^(\d{3})$"), re.compile(r"^View-(\d+)$")
 _IMAGE = re.compile(r"^img_(\d{5})\.jpe?g$", re.IGNORECASE)
 _HINT = "pass the FLEX root holding A01/ ... A20/, Skeleton/, EMG/ and Split_4/"
 
@@ -224,7 +224,7 @@ def _read_number_csv_slowly(path: Path, *, columns: int, header: bool, what: str
 def find_samples(root: Path) -> list[Sample]:
     """Sample folders ``A%02d/%03d`` under ``root``, in order."""
     samples = []
-    for action in sorted(p for p in root.iterdir() if p.is_dir() and _ACTION.match(p.name)):
+    for action in sorted(p for p in root.iterdir() if p.is_dir() and kg_format.ACTION_ID.match(p.name)):
         for folder in sorted(p for p in action.iterdir() if p.is_dir() and _SAMPLE.match(p.name)):
             samples.append(Sample(action.name, int(folder.name), folder))
     if not samples:
@@ -232,7 +232,7 @@ def find_samples(root: Path) -> list[Sample]:
     return samples
 
 
-# -- split lists, subjects, knowledge graph ------------------------------------------------------
+# -- split lists, subjects ------------------------------------------------------
 
 
 def read_split_lists(root: Path) -> tuple[dict[str, tuple[str, float]], list[Path]]:
@@ -305,123 +305,6 @@ def _sample_key(action: Any, sample: Any, where: str, path: Path) -> str:
     return f"A{a:02d}/{s:03d}"
 
 
-class _Checker:
-    """Raises InputError naming the JSON location of a knowledge-graph problem."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, where: str, message: str) -> None:
-        raise InputError(f"{where}: {message}", path=self.path, hint="see docs/knowledge_graph.md for the format")
-
-    def get(self, obj: Any, key: str, where: str, types: type | tuple, optional: bool = False) -> Any:
-        if not isinstance(obj, dict):
-            self.fail(where, "expected an object")
-        if key not in obj or obj[key] is None:
-            if optional:
-                return None
-            self.fail(where, f"{key!r} is missing")
-        value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, types):  # JSON true/false are not numbers here
-            expected = "number" if types == (int, float) else types.__name__
-            self.fail(f"{where}.{key}", f"expected a {expected}, got {type(value).__name__}")
-        return value
-
-    def frames(self, obj: dict, where: str, optional: bool = False) -> tuple[int | None, int | None]:
-        start = self.get(obj, "start_frame", where, int, optional)
-        end = self.get(obj, "end_frame", where, int, optional)
-        if (start is None) != (end is None):
-            self.fail(where, "give both start_frame and end_frame, or neither")
-        if start is not None and not 0 <= start <= end:
-            self.fail(where, f"frames {start}..{end} are not 0 <= start <= end")
-        return start, end
-
-
-def read_knowledge_graph(path: Path) -> dict:
-    """Read and check a knowledge-graph JSON (docs/knowledge_graph.md).
-
-    Returns:
-        The document, unchanged.
-
-    Raises:
-        InputError: If it is not valid JSON or breaks the format, naming the JSON location.
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
-    c = _Checker(path)
-    if c.get(doc, "format", "$", str) != KG_FORMAT:
-        c.fail("$.format", f"expected {KG_FORMAT!r}")
-    if c.get(doc, "version", "$", int) != KG_VERSION:
-        c.fail("$.version", f"this importer reads version {KG_VERSION}")
-    actions: dict[str, tuple[set, dict]] = {}
-    for i, action in enumerate(c.get(doc, "actions", "$", list)):
-        where = f"$.actions[{i}]"
-        aid = c.get(action, "id", where, str)
-        if not _ACTION.match(aid) or aid in actions:
-            c.fail(f"{where}.id", f"{aid!r} is not a new action id like 'A16'")
-        c.get(action, "name", where, str, optional=True)
-        exercise = c.get(action, "exercise", where, str, optional=True)
-        if exercise is not None and exercise not in vocab.EXERCISES:
-            c.fail(f"{where}.exercise", f"{exercise!r} is not in the vocabulary ({', '.join(vocab.EXERCISES)})")
-        keysteps, errors = set(), {}
-        for k, step in enumerate(c.get(action, "keysteps", where, list)):
-            sid = c.get(step, "id", f"{where}.keysteps[{k}]", str)
-            c.get(step, "name", f"{where}.keysteps[{k}]", str)
-            if sid in keysteps:
-                c.fail(f"{where}.keysteps[{k}].id", f"{sid!r} appears twice")
-            keysteps.add(sid)
-        for e, err in enumerate(c.get(action, "error_types", where, list)):
-            ew = f"{where}.error_types[{e}]"
-            eid = c.get(err, "id", ew, str)
-            c.get(err, "name", ew, str)
-            step = c.get(err, "keystep", ew, str, optional=True)
-            if step is not None and step not in keysteps:
-                c.fail(f"{ew}.keystep", f"{step!r} is not a keystep of {aid}")
-            points = c.get(err, "points", ew, (int, float))
-            if points < 0:
-                c.fail(f"{ew}.points", "points deducted cannot be negative")
-            c.get(err, "feedback", ew, str, optional=True)
-            if eid in errors:
-                c.fail(f"{ew}.id", f"{eid!r} appears twice")
-            errors[eid] = err
-        actions[aid] = (keysteps, errors)
-    seen = set()
-    for i, ann in enumerate(c.get(doc, "annotations", "$", list)):
-        where = f"$.annotations[{i}]"
-        aid = c.get(ann, "action", where, str)
-        if aid not in actions:
-            c.fail(f"{where}.action", f"{aid!r} is not an action of the graph")
-        key = f"{aid}/{c.get(ann, 'sample', where, int):03d}"
-        if key in seen:
-            c.fail(where, f"sample {key} is annotated twice")
-        seen.add(key)
-        for k in ("subject", "skill_level"):
-            c.get(ann, k, where, str, optional=True)
-        c.frames(ann, where, optional=True)
-        keysteps, errors = actions[aid]
-        for r, rep in enumerate(c.get(ann, "repetitions", where, list, optional=True) or []):
-            rw = f"{where}.repetitions[{r}]"
-            c.frames(rep, rw)
-            for p, phase in enumerate(c.get(rep, "phases", rw, list, optional=True) or []):
-                pw = f"{rw}.phases[{p}]"
-                if c.get(phase, "keystep", pw, str) not in keysteps:
-                    c.fail(f"{pw}.keystep", f"{phase['keystep']!r} is not a keystep of {aid}")
-                c.frames(phase, pw)
-        for p, pen in enumerate(c.get(ann, "penalties", where, list, optional=True) or []):
-            pw = f"{where}.penalties[{p}]"
-            if c.get(pen, "error_type", pw, str) not in errors:
-                c.fail(f"{pw}.error_type", f"{pen['error_type']!r} is not an error type of {aid}")
-            c.get(pen, "points", pw, (int, float), optional=True)
-            c.get(pen, "feedback", pw, str, optional=True)
-            c.frames(pen, pw, optional=True)
-    return doc
-
-
 # -- the import ----------------------------------------------------------------------------------
 
 
@@ -463,7 +346,7 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
     kg_path = Path(knowledge_graph) if knowledge_graph else root / "knowledge_graph.json"
     if knowledge_graph and not kg_path.is_file():
         raise InputError("knowledge graph not found", path=kg_path)
-    kg = read_knowledge_graph(kg_path) if kg_path.is_file() else None
+    kg = kg_format.read(kg_path) if kg_path.is_file() else None
     graph = {a["id"]: a for a in kg["actions"]} if kg else {}
     annotations = {f"{a['action']}/{a['sample']:03d}": a for a in kg["annotations"]} if kg else {}
     on_disk = {s.key for s in samples}
@@ -489,7 +372,7 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
         report.skipped = [(str(root / key), f"listed in {SPLIT_FILES[side][0]} but not on disk")
                           for key, (side, _) in sorted(splits.items()) if key not in on_disk]
         stamp = now()
-        label = {"origin": "imported", "annotator": KG_ANNOTATOR, "created_at": stamp}
+        label = {"origin": "imported", "annotator": kg_format.ANNOTATOR, "created_at": stamp}
         videos, scores, segments, penalties = [], [], [], []
         pose_ids, pose_arrays, signal_rows = [], [], []
         for sample in read:
@@ -517,9 +400,9 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
                 if score is not None:
                     scores.append({"video_id": vid, "name": "score", "value": score, "scale_min": 0.0,
                                    "scale_max": 100.0, **label, "annotator": f"flex:{SPLIT_FILES[side][0]}"})
-                segments += _segments(ann, vid, label)
-                penalties += _penalties(ann, graph.get(sample.action, {}), vid, label)
-            _check_frames(ann, frames, key, kg_path)
+                segments += kg_format.segment_rows(ann, vid, label)
+                penalties += kg_format.penalty_rows(ann, graph.get(sample.action, {}), vid, label)
+            kg_format.check_frames(ann, frames, key, kg_path)
             if sample.skeleton is not None:
                 if len(sample.skeleton) > sample.views[0].num_frames:
                     raise InputError(f"skeleton has {len(sample.skeleton)} frames but {ids[0]} has "
@@ -538,7 +421,7 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
         txn.write("poses", poses_table(pose_ids, pose_arrays, "mocap", layout=FLEX21))
         txn.write("signals", _signal_table(signal_rows, emg_rate))
         if kg:
-            txn.put_attachment(KG_ATTACHMENT, {k: v for k, v in kg.items() if k != "annotations"})
+            txn.put_attachment(kg_format.ATTACHMENT, {k: v for k, v in kg.items() if k != "annotations"})
 
     return run_import(name=name, corpus=CORPUS, root=root, importer="flex", version=VERSION, inputs=inputs,
                       options={"fps": fps, "emg_rate": emg_rate, "knowledge_graph": str(kg_path) if kg else None},
@@ -555,38 +438,6 @@ def _run_all(fn, samples: list[Sample], *, workers: int, progress: bool, desc: s
     return sorted(done, key=lambda s: s.key)
 
 
-def _segments(ann: dict, vid: str, label: dict) -> list[dict]:
-    rows = []
-    for rep in ann.get("repetitions") or []:
-        rows.append({"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": rep["start_frame"],
-                     "end_frame": rep["end_frame"], **label})
-        for phase in rep.get("phases") or []:
-            rows.append({"video_id": vid, "kind": "phase", "label": phase["keystep"],
-                         "start_frame": phase["start_frame"], "end_frame": phase["end_frame"], **label})
-    return rows
-
-
-def _penalties(ann: dict, action: dict, vid: str, label: dict) -> list[dict]:
-    errors = {e["id"]: e for e in action.get("error_types", [])}
-    rows = []
-    for pen in ann.get("penalties") or []:
-        err = errors[pen["error_type"]]
-        rows.append({"video_id": vid, "keystep": err.get("keystep"), "error_type": err["id"],
-                     "points": pen["points"] if pen.get("points") is not None else err["points"],
-                     "feedback": pen.get("feedback") or err.get("feedback"),
-                     "start_frame": pen.get("start_frame"), "end_frame": pen.get("end_frame"), **label})
-    return rows
-
-
-def _check_frames(ann: dict, frames: int, key: str, path: Path) -> None:
-    """Every annotated frame must lie in the sample's shortest view."""
-    ends = [ann.get("end_frame")] + [r["end_frame"] for r in ann.get("repetitions") or []]
-    ends += [p["end_frame"] for r in ann.get("repetitions") or [] for p in r.get("phases") or []]
-    ends += [p.get("end_frame") for p in ann.get("penalties") or []]
-    last = max((e for e in ends if e is not None), default=-1)
-    if last >= frames:
-        raise InputError(f"sample {key}: annotated frame {last} is past the last frame ({frames - 1})", path=path,
-                         hint="frames are 0-based indices: img_00001.JPG is frame 0")
 
 
 def _signal_table(rows: list[tuple[str, str, np.ndarray]], rate: float | None) -> pa.Table:
@@ -602,97 +453,47 @@ def _signal_table(rows: list[tuple[str, str, np.ndarray]], rate: float | None) -
     })
 
 
-# -- export --------------------------------------------------------------------------------------
+def split4(ds: Dataset | None, videos: pd.DataFrame) -> pd.Series | None:
+    """FLEX's Split_4, from the scores :func:`import_flex` read out of ``split_4_{train,test}_list.mat``.
 
-
-def export_knowledge_graph(dataset: Dataset | str, path: str | Path) -> dict:
-    """Write a dataset's FLEX knowledge graph and annotations as JSON (docs/knowledge_graph.md).
-
-    The graph comes from the ``knowledge_graph.json`` attachment; annotations (subjects, skill
-    levels, annotated frames, repetitions with their phases, penalties) from the current labels
-    (:func:`gymdata.labels.current`), one per sample, read from its first view clip. Points and
-    feedback of a penalty are written only where they differ from its error type's, so importing
-    the file again gives the same tables.
-
-    Args:
-        dataset: A dataset or its name.
-        path: Output file (written atomically).
-
-    Returns:
-        The document written.
-
-    Raises:
-        InputError: If the dataset has no knowledge graph.
+    The import fills ``split`` with Split_4 and tags each score with the list it came from
+    (``annotator`` ``flex:split_4_train_list.mat``); the tag survives a new default split.
     """
-    ds = store.open_dataset(dataset) if isinstance(dataset, str) else dataset
-    attachment = ds.attachment(KG_ATTACHMENT)
-    if not attachment.is_file():
-        raise InputError(f"dataset {ds.name!r} has no knowledge graph", path=attachment,
-                         hint="import FLEX with a knowledge_graph.json")
-    doc = json.loads(attachment.read_text(encoding="utf-8"))
-    errors = {e["id"]: e for a in doc["actions"] for e in a["error_types"]}
-    videos = ds.df("videos", columns=["video_id", "recording", "subject", "skill_level", "extras"],
-                   filter={"corpus": CORPUS})
-    first = {}
-    for row in videos.itertuples(index=False):
-        extras = json.loads(row.extras)
-        if extras.get("sensors_on") == row.video_id:
-            first[row.video_id] = (row, extras)
-    # the current ground truth (gymdata.labels): people's corrections included, predictions never
-    segments = labels.current(ds, "segments", video_ids=sorted(first)) if ds.has("segments") else None
-    penalties = labels.current(ds, "penalties", video_ids=sorted(first)) if ds.has("penalties") else None
-    annotations = []
-    for vid, (row, extras) in sorted(first.items()):
-        ann: dict[str, Any] = {"action": extras["action"], "sample": extras["sample"]}
-        for key in ("subject", "skill_level"):
-            if isinstance(getattr(row, key), str):
-                ann[key] = getattr(row, key)
-        if "annotated_frames" in extras:
-            ann["start_frame"], ann["end_frame"] = extras["annotated_frames"]
-        segs = segments[segments["video_id"] == vid] if segments is not None else None
-        if segs is not None and len(segs):
-            reps = segs[segs["kind"] == "repetition"].sort_values("start_frame")
-            phases = segs[segs["kind"] == "phase"]
-            ann["repetitions"] = []
-            for rep in reps.itertuples(index=False):
-                inside = phases[(phases["start_frame"] >= rep.start_frame) & (phases["end_frame"] <= rep.end_frame)]
-                ann["repetitions"].append({
-                    "start_frame": int(rep.start_frame), "end_frame": int(rep.end_frame),
-                    "phases": [{"keystep": p.label, "start_frame": int(p.start_frame), "end_frame": int(p.end_frame)}
-                               for p in inside.sort_values("start_frame").itertuples(index=False)]})
-        pens = penalties[penalties["video_id"] == vid] if penalties is not None else None
-        if pens is not None and len(pens):
-            ann["penalties"] = []
-            for pen in pens.itertuples(index=False):
-                err = errors[pen.error_type]
-                item: dict[str, Any] = {"error_type": pen.error_type}
-                if not np.isclose(pen.points, err["points"]):
-                    item["points"] = float(pen.points)
-                if pen.feedback != err.get("feedback"):
-                    item["feedback"] = pen.feedback
-                if not _isna(pen.start_frame):
-                    item["start_frame"], item["end_frame"] = int(pen.start_frame), int(pen.end_frame)
-                ann["penalties"].append(item)
-        if len(ann) > 2:  # more than the sample's id
-            annotations.append(ann)
-    doc["annotations"] = annotations
-    store.atomic_write_bytes(Path(path), json.dumps(doc, indent=2, ensure_ascii=False).encode())
-    return doc
+    import pandas as pd
+
+    ids = videos["video_id"].tolist()
+    if ds is None or not ids or not ds.has("scores"):
+        return None
+    # the import's provenance tag, not a label value: read the imported rows as they are
+    sc = ds.df("scores", columns=["video_id", "annotator"], filter={"video_id": ids, "origin": "imported"})
+    side = sc["annotator"].str.extract(r"split_4_(train|test)_list", expand=False)
+    found = pd.Series(side.to_numpy(), index=sc["video_id"].to_numpy(), name="part").dropna()
+    found = found[~found.index.duplicated()]
+    return found if len(found) else None
 
 
-def _isna(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
+    """FLEX's official ``flex-split4`` (:func:`split4`), and any split stored in ``extras["splits"]``
+    as ``flex-split<key>``."""
+    from gymdata.splits import extras_splits  # pandas: not for every import (workers import this module)
+
+    found = extras_splits(videos, lambda key: "flex-split" + (re.sub(r"\D", "", key) or key))
+    parts = split4(ds, videos)
+    if parts is not None and "flex-split4" not in found:
+        found["flex-split4"] = parts
+    return found
 
 
-@click.command("flex")
-@click.argument("root", type=click.Path(path_type=Path))
-@click.option("--knowledge-graph", type=click.Path(dir_okay=False, path_type=Path),
-              help="Knowledge-graph JSON (default: ROOT/knowledge_graph.json when present).")
-@click.option("--fps", default=30.0, show_default=True, help="Nominal frame rate of the frames (not published).")
-@click.option("--emg-rate", type=float, help="sEMG samples per second (not published; stored as unknown if omitted).")
-@import_options
-def command(root: Path, knowledge_graph: Path | None, fps: float, emg_rate: float | None, name: str, force: bool,
-            workers: int, quiet: bool) -> None:
-    """Import FLEX: frames of every view, skeleton, sEMG, split scores and the knowledge graph."""
-    import_flex(root, name, knowledge_graph=knowledge_graph, fps=fps, emg_rate=emg_rate, workers=workers,
-                force=force, progress=not quiet).echo()
+importer = Importer(
+    name=CORPUS,
+    help="Import FLEX: frames of every view, skeleton, sEMG, split scores and the knowledge graph.",
+    run=import_flex,
+    options=(
+        ImportOption("--knowledge-graph", "Knowledge-graph JSON (default: ROOT/knowledge_graph.json when present).",
+                     type=Path, path="file"),
+        ImportOption("--fps", "Nominal frame rate of the frames (not published).", type=float, default=30.0),
+        ImportOption("--emg-rate", "sEMG samples per second (not published; stored as unknown if omitted).",
+                     type=float),
+    ),
+    official_splits=official_splits,
+)

@@ -50,12 +50,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import click
 import numpy as np
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.importer import Importer
+from gymdata.importing import ImportReport, check_root, run_import
 from gymdata.pose import poses_table
 from gymdata.store import Transaction, now
 from importers.repcount import read_csv_rows, read_repcount_csv
@@ -278,15 +278,9 @@ def import_pose_counting(root: str | Path, name: str, *, force: bool = False) ->
     return report, notes
 
 
-@click.command(CORPUS)
-@click.argument("root", type=click.Path(path_type=Path))
-@import_options
-def command(root: Path, name: str, force: bool, workers: int, quiet: bool) -> None:
-    """Pose-only counting corpus, PoseRAC layout (Countix-Fitness-pose, RepCount-pose, UCFRep-pose).
-
-    (-j and --quiet are accepted for uniformity; this import reads no video.)
-    """
-    report, notes = import_pose_counting(root, name, force=force)
-    report.echo()
-    for line in notes:
-        click.echo(line, err=True)
+importer = Importer(
+    name=CORPUS,
+    help="Pose-only counting corpus, PoseRAC layout (Countix-Fitness-pose, RepCount-pose, UCFRep-pose).\n\n"
+         "(-j and --quiet are accepted for uniformity; this import reads no video.)",
+    run=import_pose_counting,
+)

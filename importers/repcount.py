@@ -42,17 +42,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from gymdata import store, vocab
 from gymdata.errors import InputError
+from gymdata.importer import Importer, ImportOption
 from gymdata.importing import (
     ImportReport,
     check_root,
     find_videos,
     fingerprint_inputs,
-    import_options,
     probe_many,
+    read_json,
     run_import,
 )
 from gymdata.store import Transaction, now
@@ -158,13 +157,7 @@ def read_rep_ann(path: Path) -> list[Entry]:
     Raises:
         InputError: If it is not a JSON object of lists of increasing frame numbers.
     """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=path,
-                         hint="the file is truncated or damaged") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path=path) from None
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise InputError("expected an object {exercise: [boundary frames]}", path=path)
     entries = []
@@ -436,17 +429,20 @@ def import_folder(root: str | Path, name: str, *, skip_unmatched: bool = False, 
     return report, notes
 
 
-@click.command("repcount")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--skip-unmatched", is_flag=True, help="Report and skip annotation rows that match no video.")
-@import_options
-def command(path: Path, skip_unmatched: bool, name: str, force: bool, workers: int, quiet: bool) -> None:
-    """Repetitions from a RepCount CSV or Fit3D rep_ann.json (FILE: onto dataset NAME; FOLDER: new dataset)."""
+def import_repcount(path: Path, name: str, *, skip_unmatched: bool = False, workers: int = 2, force: bool = False,
+                    progress: bool = True) -> tuple[ImportReport, list[str]]:
+    """A FILE's repetitions onto dataset ``name`` (:func:`add_repetitions`), or a RepCount FOLDER
+    as a new dataset (:func:`import_folder`); returns the report and note lines."""
     if path.is_file() or path.suffix.lower() in (".csv", ".json"):
-        report, notes = add_repetitions(path, name, skip_unmatched=skip_unmatched, force=force)
-    else:
-        report, notes = import_folder(path, name, skip_unmatched=skip_unmatched, workers=workers, force=force,
-                                      progress=not quiet)
-    report.echo()
-    for line in notes:
-        click.echo(line, err=True)
+        return add_repetitions(path, name, skip_unmatched=skip_unmatched, force=force)
+    return import_folder(path, name, skip_unmatched=skip_unmatched, workers=workers, force=force, progress=progress)
+
+
+importer = Importer(
+    name=CORPUS,
+    help="Repetitions from a RepCount CSV or Fit3D rep_ann.json (FILE: onto dataset NAME; FOLDER: new dataset).",
+    run=import_repcount,
+    input="path",
+    options=(ImportOption("--skip-unmatched", "Report and skip annotation rows that match no video.", type=bool,
+                          default=False),),
+)

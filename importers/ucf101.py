@@ -41,13 +41,18 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import click
+from typing import TYPE_CHECKING
 
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, import_options, probe_many, run_import
+from gymdata.importer import Importer, ImportOption
+from gymdata.importing import ImportReport, check_root, probe_many, run_import
 from gymdata.store import Transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gymdata.store import Dataset
 
 CORPUS = "ucf101"
 VERSION = "1"
@@ -261,18 +266,27 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
                       build=build)
 
 
-@click.command("ucf101")
-@click.argument("root", type=click.Path(path_type=Path))
-@click.option("--classes", default="exercise", show_default=True,
-              help="'exercise' (the exercise classes), 'all' (101 classes), or comma-separated class names.")
-@click.option("--fold", type=click.Choice(FOLDS), default="1", show_default=True,
-              help="Official fold whose train/test side fills the split column (all folds go to extras).")
-@click.option("--lists", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of classInd.txt and the train/test lists (default: ucfTrainTestlist/ in or next to ROOT).")
-@click.option("--decode-check", is_flag=True, help="Also decode each clip's first frame while probing (slower).")
-@import_options
-def command(root: Path, classes: str, fold: str, lists: Path | None, decode_check: bool, name: str, force: bool,
-            workers: int, quiet: bool) -> None:
-    """Import UCF-101 (exercise classes by default) with all three official folds."""
-    import_ucf101(root, name, classes=classes, fold=fold, lists=lists, decode_check=decode_check, workers=workers,
-                  force=force, progress=not quiet).echo()
+def official_splits(ds: Dataset | None, videos: pd.DataFrame) -> dict[str, pd.Series]:
+    """The three official folds ``ucf-fold1..3``, as :func:`import_ucf101` stored them in
+    ``extras["splits"]`` (``{"1": "train", ...}``)."""
+    from gymdata.splits import extras_splits  # pandas: not for every import (workers import this module)
+
+    return extras_splits(videos, lambda key: "ucf-fold" + (re.sub(r"\D", "", key) or key))
+
+
+importer = Importer(
+    name=CORPUS,
+    help="Import UCF-101 (exercise classes by default) with all three official folds.",
+    run=import_ucf101,
+    options=(
+        ImportOption("--classes", "'exercise' (the exercise classes), 'all' (101 classes), or comma-separated "
+                     "class names.", default="exercise"),
+        ImportOption("--fold", "Official fold whose train/test side fills the split column (all folds go to extras).",
+                     choices=FOLDS, default="1"),
+        ImportOption("--lists", "Folder of classInd.txt and the train/test lists (default: ucfTrainTestlist/ in "
+                     "or next to ROOT).", type=Path, path="folder"),
+        ImportOption("--decode-check", "Also decode each clip's first frame while probing (slower).", type=bool,
+                     default=False),
+    ),
+    official_splits=official_splits,
+)

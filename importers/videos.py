@@ -21,11 +21,10 @@ import logging
 import re
 from pathlib import Path
 
-import click
-
 from gymdata import vocab
 from gymdata.errors import InputError
-from gymdata.importing import ImportReport, check_root, find_videos, import_options, probe_many, run_import
+from gymdata.importer import Importer, ImportOption
+from gymdata.importing import ImportReport, check_root, find_videos, probe_many, run_import
 from gymdata.safety import inside
 from gymdata.store import Transaction, now
 
@@ -220,13 +219,13 @@ def import_videos(root: str | Path, name: str, *, meta: str | Path | None = None
                       options={"meta": str(meta) if meta else None, "exercise": exercise}, force=force, build=build)
 
 
-@click.command("videos")
-@click.argument("root", type=click.Path(path_type=Path))
-@click.option("--meta", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with relative_path and any of subject, view, recording, split.")
-@click.option("--exercise", help="Exercise of every video (default: from the CSV or the folder name).")
-@import_options
-def command(root: Path, meta: Path | None, exercise: str | None, name: str, force: bool, workers: int,
-            quiet: bool) -> None:
-    """Import a folder of your own videos (with optional score CSVs)."""
-    import_videos(root, name, meta=meta, exercise=exercise, workers=workers, force=force, progress=not quiet).echo()
+importer = Importer(
+    name=CORPUS,
+    help="Import a folder of your own videos (with optional score CSVs).",
+    run=import_videos,
+    options=(
+        ImportOption("--meta", "CSV with relative_path and any of subject, view, recording, split.", type=Path,
+                     path="file"),
+        ImportOption("--exercise", "Exercise of every video (default: from the CSV or the folder name)."),
+    ),
+)

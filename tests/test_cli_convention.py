@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -38,6 +39,74 @@ def test_every_command_has_json():
     missing = [" ".join(path) for path, cmd in commands.items()
                if path[-1] not in NO_RESULT and "--json" not in {o for p in cmd.params for o in p.opts}]
     assert not missing, f"commands without --json: {missing}"
+
+
+def _commands() -> dict[tuple[str, ...], click.Command]:
+    from gymdata.cli import cli
+
+    return dict(leaf_commands(cli, click.Context(cli, info_name="gymdata")))
+
+
+def _flag_problems(cmd: click.Command) -> list[str]:
+    """How a command's options break the convention (README "Commands")."""
+    problems = []
+    for param in cmd.params:
+        if not isinstance(param, click.Option):
+            continue
+        opts, text = set(param.opts) | set(param.secondary_opts), param.help or ""
+        if "--overwrite" in opts and not re.search(r"\bOUT\b|output|folder", text):
+            problems.append(f"--overwrite must replace an output folder, says: {text!r}")
+        if "--force" in opts and not re.match(r"(?i)re[-a-z]*\b|redo\b", text):
+            problems.append(f"--force must redo work that is up to date, says: {text!r}")
+        if ("-j" in opts) != ("--workers" in opts):
+            problems.append(f"worker processes are -j/--workers together, not {sorted(opts)}")
+        if "--workers" in opts and "process" not in text.lower():
+            problems.append(f"--workers must count worker processes, says: {text!r}")
+        if "--quiet" in opts and "progress" not in text.lower():
+            problems.append(f"--quiet only hides progress bars, says: {text!r}")
+        if opts & {"-v", "--verbose"}:
+            problems.append("--verbose is the global option (gymdata -v CMD), not a command's")
+        if "-o" in opts and "--option" not in opts:
+            problems.append(f"-o is a format option (-o KEY=VALUE), not {sorted(opts)}")
+    return problems
+
+
+# Commands that still break the convention in code other sessions own (issue 17); strict xfails below
+# fail once a command is fixed, so the entry is removed then.
+KNOWN_FLAG_PROBLEMS = {
+    ("train", "bilstm"): "17b: --workers counts reader threads",
+    ("train", "merged"): "17b: --workers counts reader threads",
+    ("train", "resnet3d"): "17b: --workers counts reader threads",
+    ("train", "vcoach"): "17b: --workers counts reader threads",
+}
+
+
+def test_every_command_follows_the_flag_convention():
+    commands = _commands()
+    assert ("import", "ucf101") in commands and ("export",) in commands and ("train", "gmm") in commands
+    bad = {" ".join(path): problems for path, cmd in sorted(commands.items())
+           if path not in KNOWN_FLAG_PROBLEMS and (problems := _flag_problems(cmd))}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("path", sorted(KNOWN_FLAG_PROBLEMS), ids=" ".join)
+@pytest.mark.xfail(strict=True, reason="convention still being fixed on another branch")
+def test_known_flag_problem_is_fixed(path):
+    command = _commands().get(path)
+    assert command is None or not _flag_problems(command)
+
+
+def test_the_flag_check_can_fail():
+    @click.command()
+    @click.option("--overwrite", is_flag=True, help="Replace the dataset.")
+    @click.option("--force", is_flag=True, help="Do it.")
+    @click.option("--workers", default=2, help="Threads.")
+    @click.option("-v", "--verbose", is_flag=True)
+    @click.option("-o", "--output")
+    def bad(**_):
+        pass
+
+    assert len(_flag_problems(bad)) == 6
 
 
 def both(*args: str) -> tuple[str, object]:
@@ -78,7 +147,7 @@ def test_summary_by_default_json_on_request(tmp_path):
     assert "OBO" in out and len(doc["clips"]) == 18 and 0 <= doc["all"]["obo"] <= 1
     out, doc = both("export", "s", "--format", "hf-parquet", str(tmp_path / "hf"), "--overwrite", "--quiet")
     assert doc["clips"] == 18 and doc["format"] == "hf-parquet"
-    out, doc = both("report", "s", "--out", str(tmp_path / "report"))
+    out, doc = both("report", "s", "--out", str(tmp_path / "report"), "--overwrite")
     assert doc["page"].endswith("index.html")
     clip = next(videos.rglob("*.mp4"))
     out, doc = both("count", str(clip), "--frames", "6")

@@ -19,3 +19,16 @@ def test_readme_has_a_row_for_every_column():
 def test_readme_setup_commands_match_ci():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "make demo" in README and "make test" in README and "make test" in ci
+
+
+def test_layout_map_names_every_core_module():
+    """README "Layout of the code" is the newcomer's map: every core module and subpackage is on it."""
+    layout = README[README.index("## Layout of the code"):README.index("## Real data")]
+    core = Path(__file__).resolve().parents[1] / "gymdata"
+    modules = {p.stem for p in core.glob("*.py") if p.name != "__init__.py"}
+    modules |= {p.name for p in core.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    # a module may be listed as `name.py` or, once it is a subpackage, as `name/`
+    missing = sorted(m for m in modules if f"`{m}.py`" not in layout and f"`{m}/`" not in layout)
+    assert not missing, f"README 'Layout of the code' does not say what these own: {missing}"
+    for package in ("importers/", "exporters/", "annotators/", "baselines/"):
+        assert package in layout

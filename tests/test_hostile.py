@@ -138,8 +138,8 @@ def test_malicious_checkpoint_never_runs_code(run_copy, tmp_path):
     assert marker.exists()
     marker.unlink()
     video = write_video(tmp_path / "v.mp4", frames=8)
-    for args in (["evaluate", "copy"], ["score", str(video), "--run", "copy", "-o", str(tmp_path / "o")],
-                 ["export-model", "copy", "--onnx", "-o", str(tmp_path / "m.onnx")],
+    for args in (["evaluate", "copy"], ["score", str(video), "--run", "copy", "--out", str(tmp_path / "o")],
+                 ["export-model", "copy", "--onnx", "--out", str(tmp_path / "m.onnx")],
                  ["train", "bilstm", "--resume", "copy", "--epochs", "2"]):
         code, _, err = run_cli(*args)
         one_line_error(code, err, "not safe to load")
@@ -272,12 +272,14 @@ def test_overwrite_never_deletes_the_store_or_the_sources(imported, isolated_sto
 
 def test_report_never_replaces_the_store_a_source_or_a_foreign_folder(imported, isolated_store, tmp_path):
     for out, why in ((isolated_store, "store"), (imported, "input root"), (tmp_path, "store")):
-        code, _, err = run_cli("report", "ds", "--out", str(out))
+        code, _, err = run_cli("report", "ds", "--out", str(out), "--overwrite")
         one_line_error(code, err, why)
     docs = tmp_path / "documents"
     docs.mkdir()
     (docs / "thesis.tex").write_text("mine")
     code, _, err = run_cli("report", "ds", "--out", str(docs))
+    one_line_error(code, err, "pass --overwrite")
+    code, _, err = run_cli("report", "ds", "--out", str(docs), "--overwrite")
     one_line_error(code, err, "not a gymdata report")
     assert (docs / "thesis.tex").read_text() == "mine" and (imported / "squat" / "a.mp4").is_file()
     assert (isolated_store / "ds" / "dataset.json").is_file()

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from gymdata import store
+from gymdata import knowledge_graph, store
 from gymdata.skeleton import FLEX21_JOINTS, FLEX21_TO_BLAZEPOSE
 from gymdata.skeleton import flex21_to_blazepose as to_blazepose
-from importers.flex import export_knowledge_graph, import_flex, read_knowledge_graph
+from importers.flex import import_flex
 from tests.conftest import run_cli
 from tests.fakes.flex import write_flex
 from tests.importer_base import ImporterContract
@@ -168,9 +168,9 @@ def test_export_then_import_gives_the_same_document_and_tables(flex, tmp_path):
     root, expected = flex
     import_flex(root, "f", workers=1, progress=False)
     out = tmp_path / "exported.json"
-    doc = export_knowledge_graph("f", out)
+    doc = knowledge_graph.write("f", out)
     assert doc == expected["graph"] == json.loads(out.read_text())
-    assert read_knowledge_graph(out) == doc
+    assert knowledge_graph.read(out) == doc
     import_flex(root, "g", knowledge_graph=out, workers=1, progress=False)
     cols = ["video_id", "kind", "label", "start_frame", "end_frame"]
     a, b = store.open_dataset("f"), store.open_dataset("g")

@@ -39,9 +39,11 @@ def test_report_of_a_labelled_dataset(sample, tmp_path):
     # the default split does not leak; the authors' split does, and says so
     assert "no leakage" in page and "<h3>alex-authors</h3>" in page
     assert re.search(r'<h3>alex-authors</h3>.*?class="leak">LEAK: \d+ of \d+ recordings', page, re.DOTALL)
-    # a second run replaces the report
+    # a second run replaces the report with --overwrite, only then
     (tmp_path / "rep" / "stale.txt").write_text("old")
-    assert run_cli("report", "a", "--out", str(tmp_path / "rep"))[0] == 0
+    code, _, err = run_cli("report", "a", "--out", str(tmp_path / "rep"))
+    assert code != 0 and "pass --overwrite" in err and (tmp_path / "rep" / "stale.txt").exists()
+    assert run_cli("report", "a", "--out", str(tmp_path / "rep"), "--overwrite")[0] == 0
     assert not (tmp_path / "rep" / "stale.txt").exists()
 
 

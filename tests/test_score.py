@@ -34,7 +34,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def test_score_real_clip_writes_report_and_overlay(realdata, runs, tmp_path):
     clip = realdata / CLIP
-    code, out, err = run_cli("score", str(clip), "--run", str(runs["one-view"]), "-o", str(tmp_path), "--json")
+    code, out, err = run_cli("score", str(clip), "--run", str(runs["one-view"]), "--out", str(tmp_path), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report == json.loads((tmp_path / "squat_correct_016.score.json").read_text()) | {"json": report["json"]}
@@ -53,7 +53,7 @@ def test_score_real_clip_writes_report_and_overlay(realdata, runs, tmp_path):
 
 
 def test_score_with_a_score_model(realdata, runs, tmp_path):
-    code, out, err = run_cli("score", str(realdata / CLIP), "--run", str(runs["scorer"]), "-o", str(tmp_path),
+    code, out, err = run_cli("score", str(realdata / CLIP), "--run", str(runs["scorer"]), "--out", str(tmp_path),
                              "--no-overlay", "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -73,7 +73,7 @@ def test_live_headless_with_a_file_as_the_stream(realdata, runs, tmp_path, monke
         monkeypatch.setattr(cv2, name, no_gui)
     out = tmp_path / "live.mp4"
     code, stdout, err = run_cli("score", "--live", str(realdata / CLIP), "--run", str(runs["one-view"]),
-                                "--max-frames", "20", "--every", "4", "-o", str(out), "--json")
+                                "--max-frames", "20", "--every", "4", "--out", str(out), "--json")
     assert code == 0, err
     stats = json.loads(stdout)
     assert stats["headless"] and stats["frames"] == 20 and stats["fps"] > 0
@@ -85,18 +85,18 @@ def test_clip_without_a_person(runs, tmp_path, make_video):
     """No person, no verdict: a blank clip (or a single frame) is an error, not a confident score."""
     video = make_video(tmp_path / "square.mp4", frames=20, size=(96, 64))
     out_dir = tmp_path / "out"
-    code, out, err = run_cli("score", str(video), "--run", str(runs["one-view"]), "-o", str(out_dir), "--json")
+    code, out, err = run_cli("score", str(video), "--run", str(runs["one-view"]), "--out", str(out_dir), "--json")
     assert code == 2 and out == ""
     assert "square.mp4: no person was found in any of its 20 frames" in err and len(err.strip().splitlines()) == 1
     assert not (out_dir / "square.score.json").exists()
     one = make_video(tmp_path / "one.mp4", frames=1, size=(96, 64))
-    code, out, err = run_cli("score", str(one), "--run", str(runs["one-view"]), "-o", str(out_dir))
+    code, out, err = run_cli("score", str(one), "--run", str(runs["one-view"]), "--out", str(out_dir))
     assert code == 2 and "1 frame(s): too short to judge" in err and "PASS" not in out
 
 
 def test_bad_inputs(runs, tmp_path, make_video):
     video = make_video(tmp_path / "a.mp4", frames=6)
-    code, _, err = run_cli("score", str(video), "--run", str(runs["two-views"]), "-o", str(tmp_path))
+    code, _, err = run_cli("score", str(video), "--run", str(runs["two-views"]), "--out", str(tmp_path))
     assert code == 2 and "takes 2 video(s) (frontal, lateral), got 1" in err
     code, _, err = run_cli("score", "--live", str(video), "--run", str(runs["two-views"]), "--headless")
     assert code == 2 and "single-view run" in err

@@ -12,7 +12,6 @@ import pytest
 from gymdata import store
 from gymdata.errors import InputError
 from gymdata.splits import (
-    alex_authors_split,
     available_splits,
     group_ids,
     group_split,
@@ -25,6 +24,8 @@ from gymdata.splits import (
     select_videos,
     stored_splits,
 )
+from gymdata.strata import clip_labels, stratum_labels
+from importers.alexgym_splits import authors_split as alex_authors_split
 from tests.conftest import run_cli
 
 EXERCISES = {"squat": "squat.xlsx", "deadlift": "deadlift.xlsx", "lunge": "lunges.xlsx"}
@@ -108,6 +109,25 @@ def test_stratification_balances_failures_better_than_sizes_alone():
     assert spread(True) <= spread(False)
 
 
+def test_kfold_stratification_balances_strata_better_than_sizes_alone():
+    """Folds share out each stratum (exercise, 2+ failed criteria, score tercile) more evenly than
+    folds balanced by size only, and are seeded."""
+    ds = build(subjects=16, seed=3)
+    videos = ds.df("videos")
+    stratum = pd.Series(stratum_labels(videos, clip_labels(ds, videos)), index=videos["video_id"].to_numpy())
+
+    def deviation(stratify: bool) -> float:
+        worst = []
+        for seed in range(4):
+            folds = kfold_split(ds, 4, seed=seed, stratify=stratify)
+            assert folds.equals(kfold_split(ds, 4, seed=seed, stratify=stratify))
+            share = pd.crosstab(folds, stratum.reindex(folds.index), normalize="columns")
+            worst.append(float((share - 0.25).abs().to_numpy().mean()))
+        return float(np.mean(worst))
+
+    assert deviation(True) < deviation(False)
+
+
 def test_too_few_groups_and_bad_ratios_are_clear_errors():
     ds = build(subjects=1)  # 3 exercises x 1 subject: one group per subject -> one group in all
     with pytest.raises(InputError, match="only 1 subject/recording group"):
@@ -153,7 +173,7 @@ def test_official_splits_from_extras_and_flex_scores():
         "video_id": ["a", "b", "c"], "corpus": ["ucf101", "ucf101", "other"],
         "extras": [json.dumps({"splits": {"1": "train", "2": "test"}}), json.dumps({"splits": {"1": "test"}}),
                    json.dumps({"splits": {"x": "valid"}})]})
-    found = official_splits(videos)
+    found = official_splits(None, videos)  # the UCF-101 importer names its folds; other corpora <corpus>-<key>
     assert sorted(found) == ["other-x", "ucf-fold1", "ucf-fold2"]
     assert found["ucf-fold1"].to_dict() == {"a": "train", "b": "test"}
     assert found["other-x"].to_dict() == {"c": "val"}

@@ -68,28 +68,16 @@ def test_non_positive_media_fields(good, col):
     assert any(f"videos.{col}: not positive for v1" in p for p in problems), problems
 
 
-def test_duration_mismatch(good):
+@pytest.mark.parametrize("row,column,value,problem", [
+    (0, "duration", 9.0, "videos.duration"),
+    (0, "exercise", "yoga", "not in the vocabulary: yoga"),
+    (0, "view", "diagonal", "unknown view"),
+    (1, "extras", "{not json", "videos.extras"),
+])
+def test_one_bad_clip_field_is_one_problem(good, row, column, value, problem):
     rows = [video_row(i, num_frames=12, fps=25.0, duration=0.48) for i in range(2)]
-    rows[0]["duration"] = 9.0
-    one_problem(plant(good, "videos", rows), "videos.duration")
-
-
-def test_unknown_exercise(good):
-    rows = [video_row(i, num_frames=12, fps=25.0, duration=0.48) for i in range(2)]
-    rows[0]["exercise"] = "yoga"
-    one_problem(plant(good, "videos", rows), "not in the vocabulary: yoga")
-
-
-def test_unknown_view(good):
-    rows = [video_row(i, num_frames=12, fps=25.0, duration=0.48) for i in range(2)]
-    rows[0]["view"] = "diagonal"
-    one_problem(plant(good, "videos", rows), "unknown view")
-
-
-def test_bad_extras_json(good):
-    rows = [video_row(i, num_frames=12, fps=25.0, duration=0.48) for i in range(2)]
-    rows[1]["extras"] = "{not json"
-    one_problem(plant(good, "videos", rows), "videos.extras")
+    rows[row][column] = value
+    one_problem(plant(good, "videos", rows), problem)
 
 
 def test_missing_media(good):
