@@ -31,8 +31,6 @@ KNOWN_CYCLES: dict[str, frozenset[str]] = {
     "baselines.gmm <-> poserac (17b)": frozenset({"baselines.gmm", "baselines.poserac"}),
 }
 KNOWN_LARGE: dict[str, str] = {
-    "gymdata/sample.py": "17a",
-    "gymdata/pose.py": "17a",
     "baselines/training.py": "17b",
     "baselines/counting.py": "17b",
     "annotators/operators.py": "16a",
