@@ -17,7 +17,6 @@ clips encoded to H.264 MP4. ``-o media=false`` writes only the CSVs.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from exporters import (
 )
 from gymdata import vocab
 from gymdata.errors import InputError
+from gymdata.layouts.repcount import write_annotation
 from gymdata.store import Dataset
 
 PART_NAMES = {"val": "valid"}
@@ -85,11 +85,7 @@ def write_repcount(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int
     encode_all(tasks, workers=workers, progress=progress)
     (out / "annotation").mkdir()
     for part, part_rows in rows.items():
-        width = max(len(r) for r in part_rows) - 3
-        with open(out / "annotation" / f"{part}.csv", "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["", "type", "name", "count", *(f"L{k + 1}" for k in range(width))])
-            writer.writerows([i, *r, *[""] * (width + 3 - len(r))] for i, r in enumerate(part_rows))
+        write_annotation(out / "annotation" / f"{part}.csv", part_rows)
     return {"annotated": len(clips), "without repetitions": len(videos) - len(clips),
             "csv": ", ".join(f"{p}.csv" for p in rows)}
 

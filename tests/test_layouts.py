@@ -44,3 +44,13 @@ def test_files_are_byte_stable_and_read_back(tmp_path):
     layout.write_subjects(tmp_path / "subjects.csv", [(1, 2, "P01"), (1, 2, "P01"), (3, 4, "P02")])
     assert (tmp_path / "subjects.csv").read_text() == (
         "Num Video Frontal,Num Video Lateral,subject\n1,2,P01\n3,4,P02\n")
+
+
+def test_repcount_annotation_pads_rows_and_reads_back(tmp_path):
+    from gymdata.layouts.repcount import write_annotation
+    from importers.repcount import read_repcount_csv
+
+    write_annotation(tmp_path / "a.csv", [["squat", "a.mp4", 2, 0, 9, 12, 20], ["squat", "b.mp4", 1, 3, 8]])
+    assert (tmp_path / "a.csv").read_text().splitlines() == [
+        ",type,name,count,L1,L2,L3,L4", "0,squat,a.mp4,2,0,9,12,20", "1,squat,b.mp4,1,3,8,,"]
+    assert len(read_repcount_csv(tmp_path / "a.csv")) == 2

@@ -8,4 +8,5 @@ the tests. What to write (which clips, labels, frames) stays with each caller.
 
 * :mod:`gymdata.layouts.alexgym`: ALEX-GYM-1 (spreadsheets, pose JSON, frame folders, subjects.csv);
   read by :mod:`importers.alexgym`.
+* :mod:`gymdata.layouts.repcount`: the RepCount-A annotation CSV; read by :mod:`importers.repcount`.
 """

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from gymdata.layouts import alexgym as alex_layout
+from gymdata.layouts.repcount import write_annotation
 from gymdata.sample.body import _build_points, _make_subject, _Subject
 from gymdata.sample.criteria import CRITERIA, EXERCISES
 from gymdata.sample.motion import _Motion, _plan_take, _Rep
@@ -217,10 +218,7 @@ def _generate_into(root: Path, *, seed: int, n_subjects: int, n_takes: int, reps
     alex_layout.write_subjects(alex / alex_layout.SUBJECTS_FILE, alex_subjects)
     _write_csv(videos / "exercise_scores.csv", ["relative_path", "exercise_type", "score"], scores_rows)
     _write_csv(videos / "subjects.csv", ["relative_path", "subject", "view", "recording"], video_subject_rows)
-    width = max(len(r) for r in repcount_rows) - 3
-    header = ["", "type", "name", "count"] + [f"L{i + 1}" for i in range(width)]
-    _write_csv(videos / "repcount.csv", header,
-               [[i] + r + [""] * (width + 3 - len(r)) for i, r in enumerate(repcount_rows)])
+    write_annotation(videos / "repcount.csv", repcount_rows)
     truth = {
         "generator": "gymdata.sample",
         "params": {"seed": seed, "subjects": n_subjects, "takes": n_takes, "reps": list(reps), "fps": fps,
