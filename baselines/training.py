@@ -51,10 +51,10 @@ import click
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset as TorchDataset
 
 from baselines.counting import RUN_RESULTS, check_run_id, new_run_id, run_path, runs_root
 from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
+from gymdata.arrays import ExportUnits, read_clips, read_meta
 from gymdata.errors import InputError
 from gymdata.safety import naming
 from gymdata.output import emit, json_option
@@ -93,106 +93,6 @@ class LabelSpace:
     def to_json(self) -> dict:
         return {"exercises": list(self.exercises), "criteria": {k: list(v) for k, v in self.criteria.items()},
                 "score_scale": list(self.score_scale) if self.score_scale else None}
-
-
-def read_meta(export: str | Path) -> dict:
-    """The ``meta.json`` of an ``arrays`` export.
-
-    Raises:
-        InputError: If ``export`` is not one.
-    """
-    path = Path(export)
-    if not (path / "meta.json").is_file():
-        raise InputError("not an arrays export (no meta.json)", path=path,
-                         hint="make one with: gymdata export NAME --format arrays OUT")
-    meta = json.loads((path / "meta.json").read_text())
-    if meta.get("format") != "gymdata-arrays":
-        raise InputError(f"meta.json says format {meta.get('format')!r}, not gymdata-arrays", path=path)
-    return meta
-
-
-class ExportUnits(TorchDataset):
-    """Units of an ``arrays`` export as stacked batches, read with one memory-mapped gather per
-    batch (``__getitems__``), which keeps a GPU fed far better than item-by-item reads (see
-    :class:`BatchLoader`).
-
-    Which units exist (those with a clip for every requested view) is decided by the export's own
-    :class:`~exporters.torch_arrays.ClipDataset` / ``PoseSequenceDataset``; labels come from its
-    ``clips.parquet``. A batch is a dict: ``video`` uint8 ``(B, V, T, H, W, 3)`` and/or ``pose``
-    float ``(B, V, T, 33, 4)``, ``criteria`` float ``(B, W)``, ``criteria_mask`` bool ``(B, W)``,
-    ``exercise`` long ``(B,)``, ``score`` float ``(B,)`` in 0..1 of the export's scale (NaN if
-    none), ``index`` long ``(B,)``.
-
-    Args:
-        export: The export folder.
-        split: Part(s) to keep (None: all).
-        views: Views per unit in order, or None for every clip alone (V = 1).
-        exercises: Exercises to keep (None: all).
-        video, pose: Which arrays to read.
-    """
-
-    def __init__(self, export: str | Path, *, split: str | Sequence[str] | None, views: Sequence[str] | None,
-                 exercises: Sequence[str] | None = None, video: bool = True, pose: bool = False):
-        from exporters.torch_arrays import ClipDataset, PoseSequenceDataset
-
-        self.root = Path(export)
-        self.meta = read_meta(self.root)
-        for wanted, name in ((video, "video.npy"), (pose, "poses.npy")):
-            if wanted and not (self.root / name).is_file():
-                raise InputError(f"the export has no {name}", path=self.root,
-                                 hint="export again with -o video=true -o poses=true")
-        base_cls = ClipDataset if video else PoseSequenceDataset
-        base = base_cls(self.root, views=views, split=split, exercises=exercises)
-        clips = base.clips
-        self.items = np.stack(base.items).astype(np.int64)  # (N, V) rows of the clip table
-        self.rows = clips["row"].to_numpy()[self.items]  # (N, V) rows of the arrays
-        first = clips.iloc[self.items[:, 0]]
-        width = int(self.meta.get("criteria_width") or 0)
-        crit = np.array([list(c) for c in first["criteria"]], np.int64).reshape(len(first), width)
-        self.criteria = (crit == 1).astype(np.float32)
-        self.mask = crit >= 0
-        self.exercise = first["exercise_id"].to_numpy(np.int64)
-        scale = self.meta.get("score_scale")
-        score = first["score"].to_numpy(np.float64)
-        if scale and scale[1] > scale[0]:
-            score = (score - scale[0]) / (scale[1] - scale[0])
-        else:
-            score = np.full(len(first), np.nan)
-        self.score = score.astype(np.float32)
-        self.units = first["unit"].astype(str).tolist()
-        self.subjects = first["subject"].astype("string").fillna("").tolist()
-        self.video, self.pose = video, pose
-        self._arrays: dict[str, np.ndarray] = {}
-        for wanted, name in ((video, "video.npy"), (pose, "poses.npy")):
-            if wanted:  # opened here, once: loader threads share the memory maps
-                self._array(name)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def _array(self, name: str) -> np.ndarray:
-        if name not in self._arrays:
-            self._arrays[name] = np.load(self.root / name, mmap_mode="r")
-        return self._arrays[name]
-
-    def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
-        idx = np.asarray(indices, np.int64)
-        rows = self.rows[idx]
-        flat = rows.ravel()
-        order = np.argsort(flat, kind="stable")  # read the memmap in file order, then put back
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        batch = {"criteria": torch.from_numpy(self.criteria[idx]), "criteria_mask": torch.from_numpy(self.mask[idx]),
-                 "exercise": torch.from_numpy(self.exercise[idx]), "score": torch.from_numpy(self.score[idx]),
-                 "index": torch.from_numpy(idx)}
-        for wanted, key, name in ((self.video, "video", "video.npy"), (self.pose, "pose", "poses.npy")):
-            if wanted:
-                data = self._array(name)[flat[order]][back]
-                batch[key] = torch.from_numpy(data.reshape(*rows.shape, *data.shape[1:]))
-        return batch
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {k: v[0] for k, v in self.__getitems__([i]).items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,9 +608,7 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
                         stop_patience=opts["patience"], monitor=opts["monitor"], clip_grad=opts["clip_grad"],
                         seed=opts["seed"],
                         device=opts["device"], workers=opts["workers"], amp=not opts["no_amp"])
-    import pandas as pd
-
-    reps = pd.read_parquet(data / "clips.parquet", columns=["rep_index"])["rep_index"]
+    reps = read_clips(data, columns=["rep_index"])["rep_index"]
     run_id = check_run_id(opts["run_id"]) if opts.get("run_id") else new_run_id(model_name, data.name)
     run = runs_root() / run_id
     if run.exists():
@@ -744,8 +642,6 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
     Raises:
         InputError: If the export is missing or has other exercises or criteria than the run.
     """
-    import pandas as pd
-
     key = ("data", "val_data", "test_data")[which]
     path = Path(data or config.get(key) or config["data"])
     part = config["parts"][which]
@@ -753,7 +649,7 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
     if (mine.exercises, mine.criteria) != (theirs.exercises, theirs.criteria):
         raise InputError("this export's exercises or criteria differ from the run's", path=path,
                          hint="evaluate on an export of the dataset the run was trained on")
-    if part not in set(pd.read_parquet(path / "clips.parquet", columns=["split"])["split"].dropna()):
+    if part not in set(read_clips(path, columns=["split"])["split"].dropna()):
         return None
     inputs = config["inputs"]
     try:

@@ -4,7 +4,7 @@ Measures, for an ``arrays`` export (built here, from the sample generator or syn
 ``--export`` names one):
 
 1. **loader throughput**: items/s and clips/s that a ``DataLoader`` over
-   :class:`exporters.torch_arrays.ClipDataset` delivers with N workers (two views of 16 x 224 x
+   :class:`gymdata.arrays.ClipDataset` delivers with N workers (two views of 16 x 224 x
    224 uint8 frames per item by default, batch 16, shuffled, pinned memory on CUDA), after one
    warm-up epoch (the arrays are then in the page cache, as they are during training);
 2. with ``--device cuda``: the time of one training step of the ALEX-GYM-1 vision baseline's
@@ -121,7 +121,7 @@ def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: 
 def measure_loader(export: Path, workers: int, batch: int, epochs: int, views: tuple[str, ...],
                    pin: bool) -> dict:
     """Items/s delivered by a DataLoader (after one warm-up epoch)."""
-    from exporters.torch_arrays import ClipDataset
+    from gymdata.arrays import ClipDataset
 
     dataset = ClipDataset(export, views=views)
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=pin,
@@ -147,7 +147,7 @@ def measure_gpu_step(batch: int, frames: int, size: int, views: int, steps: int,
     """
     from torchvision.models.video import r3d_18
 
-    from exporters.torch_arrays import to_model_input
+    from gymdata.arrays import to_model_input
 
     nets = torch.nn.ModuleList([r3d_18(num_classes=8) for _ in range(views)]).to(device)
     if frozen:

@@ -184,8 +184,8 @@ def _epochs(data, batch_size: int, device, workers: int, seed: int = 0):
 
 def bench(args: argparse.Namespace) -> dict:
     from baselines import resnet3d, vcoach
-    from baselines.training import (ExportUnits, LabelSpace, TrainConfig, make_loader, predict, seed_everything,
-                                    train_step)
+    from baselines.training import LabelSpace, TrainConfig, make_loader, predict, seed_everything, train_step
+    from gymdata.arrays import ExportUnits
 
     device = torch.device(args.device)  # cpu: a dry run of the script, nothing to report
     torch.backends.cudnn.benchmark = True

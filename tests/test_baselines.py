@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from baselines import metrics, resnet3d, vcoach
-from baselines.training import ExportUnits, LabelSpace, read_metrics, runs_root
+from baselines.training import LabelSpace, read_metrics, runs_root
+from gymdata.arrays import ExportUnits
 from tests.baselines_support import CRITERIA, EXERCISES, write_export
 from tests.conftest import run_cli
 
