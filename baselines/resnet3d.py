@@ -25,7 +25,8 @@ import click
 import torch
 from torch import nn
 
-from baselines.training import FEATURE_DIM, CriteriaHead, LabelSpace, Net, run_train_command, train_options
+from baselines.cli import run_train_command, train_options
+from baselines.nets import FEATURE_DIM, CriteriaHead, LabelSpace, Net
 from gymdata.errors import InputError
 
 DEFAULTS = {"hidden": 1024, "dropout": 0.3, "weights": None, "freeze": None, "frames": None, "size": None}

@@ -184,7 +184,8 @@ def _epochs(data, batch_size: int, device, workers: int, seed: int = 0):
 
 def bench(args: argparse.Namespace) -> dict:
     from baselines import resnet3d, vcoach
-    from baselines.training import LabelSpace, TrainConfig, make_loader, predict, seed_everything, train_step
+    from baselines.nets import LabelSpace
+    from baselines.training import TrainConfig, make_loader, predict, seed_everything, train_step
     from gymdata.arrays import ExportUnits
 
     device = torch.device(args.device)  # cpu: a dry run of the script, nothing to report
@@ -290,7 +291,7 @@ def evidence(args: argparse.Namespace) -> dict:
                           workers=args.export_workers)
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
     from baselines import merged, resnet3d, vcoach
-    from baselines.training import runs_root
+    from baselines.runs import runs_root
 
     common = ["--data", str(export), "--device", args.device, "--seed", str(args.seed)]
     plan = [

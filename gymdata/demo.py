@@ -261,7 +261,7 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
         def train() -> dict:
             import torch
 
-            from baselines.training import evaluate_run
+            from baselines.evaluation import evaluate_run
 
             # one thread: on a small, busy machine torch's thread pool spins more than it computes
             threads = torch.get_num_threads()
@@ -296,7 +296,8 @@ def _run(name: str, seed: int, subjects: int, workers: int, force: bool, pose_fr
     _step(7, f"counting the repetitions of {name!r} (label-free periodic counter, from its poses)")
 
     def count() -> dict:
-        from baselines.counting import count_dataset, count_metrics, true_counts
+        from baselines.counting import count_metrics
+        from baselines.counting_data import count_dataset, true_counts
 
         ds = store.open_dataset(name)
         results = count_dataset(ds)

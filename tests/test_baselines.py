@@ -13,7 +13,9 @@ import torch
 from torch import nn
 
 from baselines import metrics, resnet3d, vcoach
-from baselines.training import LabelSpace, read_metrics, runs_root
+from baselines.nets import LabelSpace
+from baselines.runs import runs_root
+from baselines.training import read_metrics
 from gymdata.arrays import ExportUnits
 from tests.baselines_support import CRITERIA, EXERCISES, write_export
 from tests.conftest import run_cli
@@ -151,7 +153,7 @@ def test_model_trains_and_resumes_identically(model, export, small_backbone):
 
 
 def test_real_r3d_18_backbone_trains_a_step(export):
-    from baselines.training import LabelSpace, TrainConfig, train_step
+    from baselines.training import TrainConfig, train_step
 
     data = ExportUnits(export, split="train", views=["frontal", "lateral"], video=True)
     net = resnet3d.VisionNet(LabelSpace.from_meta(data.meta), 2)
@@ -162,7 +164,6 @@ def test_real_r3d_18_backbone_trains_a_step(export):
 
 
 def test_reduced_resolution_happens_in_the_model(export, small_backbone):
-    from baselines.training import LabelSpace
 
     net = resnet3d.VisionNet(LabelSpace.from_meta(json.loads((export / "meta.json").read_text())), 2,
                              {"frames": 2, "size": 8})
@@ -178,7 +179,7 @@ def test_merged_starts_from_trained_branches(export, small_backbone):
     assert config["params"]["vision"]["run"] == "vision" and config["params"]["pose"]["run"] == "pose"
     # merged started from the vision run's weights (not a fresh initialisation): after one epoch at a
     # tenth of the learning rate they are still close
-    from baselines.training import load_run
+    from baselines.evaluation import load_run
 
     v, _ = load_run("vision")
     m, _ = load_run("merged")
