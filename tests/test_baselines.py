@@ -80,6 +80,9 @@ def test_binary_counts_match_alex_definitions():
     assert c["f1_met"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
     assert c["f1_failed"] == pytest.approx(2 * 1 / (2 * 1 + 1 + 1))
     assert c["f1"] == pytest.approx((c["f1_met"] + c["f1_failed"]) / 2)
+    # a class that never occurs nor is predicted has no F1, and stays out of the mean
+    c = metrics.binary_counts([1, 1, 1], [1, 1, 1])
+    assert c["f1_met"] == 1.0 and math.isnan(c["f1_failed"]) and c["f1"] == 1.0
 
 
 def test_score_metrics():
