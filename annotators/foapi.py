@@ -29,6 +29,7 @@ from typing import Any
 
 from annotators import labels as L
 from gymdata.errors import DatasetNotFoundError, GymdataError
+from gymdata.skeleton import LANDMARK_NAMES, SKELETON_EDGES  # noqa: F401 (the App's keypoint skeleton)
 
 #: Sample fields holding labels (besides ``score_<name>``, one float field per score name).
 LABEL_FIELDS = ("criteria", "repetitions", "phases", "rep_count", "penalties", "penalty_points", "annotators",
@@ -41,22 +42,6 @@ SUGGESTION_FIELDS = ("suggested_repetitions", "suggestion")
 POSE_FIELD, STATE_FIELD, SUGGESTED_STATE_FIELD = "pose", "state", "suggested_state"
 STATE_REV = "gymdata_state_rev"
 GROUP_FIELD = "group"
-
-#: BlazePose's 33 landmarks, in MediaPipe's order.
-LANDMARK_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
-    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
-    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)
-#: BlazePose's skeleton (MediaPipe's POSE_CONNECTIONS).
-SKELETON_EDGES = (
-    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13), (13, 15),
-    (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
-    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28), (27, 29), (28, 30), (29, 31),
-    (30, 32), (27, 31), (28, 32),
-)
 
 
 class EditConflictError(GymdataError):

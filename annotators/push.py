@@ -96,9 +96,7 @@ class MediaJob:
 
 
 def _frame_files(path: Path) -> list[Path]:
-    if any(ch in path.name for ch in "*?["):
-        return media.list_frame_files(path.parent, path.name)
-    return media.list_frame_files(path)
+    return media.frame_files(path)
 
 
 def playable_mp4(job: MediaJob) -> tuple[str, bool]:

@@ -40,8 +40,6 @@ format                module                      what
 from __future__ import annotations
 
 import contextlib
-import fnmatch
-import functools
 import os
 import re
 import shutil
@@ -58,7 +56,7 @@ import pandas as pd
 
 from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
-from gymdata.media import encode_h264, iter_images, iter_video, list_frame_files
+from gymdata.media import encode_h264, frame_files, iter_images, iter_video, resize_frame  # noqa: F401 (resize_frame: kept importable here)
 from gymdata.runner import run_tasks
 from gymdata.safety import clean_leftovers, guard_output, naming
 from gymdata.splits import select_videos
@@ -207,29 +205,11 @@ class Exporter:
 # --------------------------------------------------------------------------------------------
 
 def clip_media(ds: Dataset, clip: pd.Series | dict) -> tuple[str, Path | list[Path]]:
-    """(``"video"``, file) or (``"frames"``, image files in order) of a clip."""
+    """(``"video"``, file) or (``"frames"``, image files in order: :func:`gymdata.media.frame_files`) of a clip."""
     path = ds.resolve(clip["corpus"], clip["path"])
     if clip["media_kind"] == "frames":
-        if "*" in path.name or "?" in path.name:
-            folder = path.parent
-            return "frames", [folder / n for n in fnmatch.filter(_frame_names(folder), path.name)]
-        return "frames", list_frame_files(path)
+        return "frames", frame_files(path)
     return "video", path
-
-
-def _frame_names(folder: Path) -> list[str]:
-    """Image names of a folder in natural order, listed once per version of the folder: ALEX-GYM-1
-    keeps every clip of an exercise in one folder of ~10,000 files, one glob pattern per clip."""
-    try:
-        stamp = folder.stat().st_mtime_ns
-    except OSError:
-        return [p.name for p in list_frame_files(folder)]  # raises the usual InputError
-    return _listing(str(folder), stamp)
-
-
-@functools.lru_cache(maxsize=64)
-def _listing(folder: str, stamp: int) -> list[str]:
-    return [p.name for p in list_frame_files(folder)]
 
 
 def read_frames(ds: Dataset, clip: pd.Series | dict, indices=None) -> Iterator[tuple[int, np.ndarray]]:
@@ -287,21 +267,6 @@ def place_file(src: Path, dst: Path, *, link: bool = False) -> None:
 PREDICTIONS_OPTION = Option(bool, False, "also write model predictions (latest per clip) to predictions/<table>.csv; "
                                          "ground-truth files never hold them")
 LINK_OPTION = Option(bool, False, "hard-link media files into OUT instead of copying them")
-
-
-def resize_frame(rgb: np.ndarray, size: int, mode: str = "squash") -> np.ndarray:
-    """Resize a frame to ``size`` x ``size``: ``squash`` (aspect ratio not kept, as the
-    ALEX-GYM-1 models' ``Resize((224, 224))`` does) or ``crop`` (centre square, then resize)."""
-    import cv2
-
-    if mode == "crop":
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        rgb = rgb[top:top + side, left:left + side]
-    if rgb.shape[0] == size and rgb.shape[1] == size:
-        return rgb
-    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)

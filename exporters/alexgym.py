@@ -11,6 +11,9 @@ Written (what :mod:`importers.alexgym` reads, so that importing the export gives
     OUT/<Sheet>_frames/{video}_idx_{NumIdx}_{i}.jpg   i = 1..frames
     OUT/subjects.csv                      Num Video Frontal,Num Video Lateral,subject (when known)
 
+The files are written by :mod:`gymdata.layouts.alexgym`, the one writer of the layout (the sample
+generator and the tests' fake corpus use it too); this module decides what goes in them.
+
 A row is a *unit*: the frontal and the lateral clip of one repetition of one recording (same
 ``recording`` and ``rep_index``; a clip without ``rep_index`` is repetition 0). Units that lack
 one of the two views cannot be a row and are left out (counted). Sheets: the clips'
@@ -32,7 +35,6 @@ written.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -52,20 +54,19 @@ from exporters import (
     write_all_images,
 )
 from gymdata.errors import InputError
+from gymdata.layouts import alexgym as layout
 from gymdata.media import sample_indices
 from gymdata.schema import NUM_LANDMARKS
 from gymdata.store import Dataset
 
 CORPUS = "alex-gym-1"
-SHEETS = {"squat": "squat", "deadlift": "deadlift", "lunge": "lunges"}
+SHEETS = {exercise: names.sheet for exercise, names in layout.RELEASE.items()}
 #: ALEX-GYM-1's ``class`` column.
-CLASSES = {"deadlift": 0, "squat": 1, "lunge": 2}
+CLASSES = {exercise: names.cls for exercise, names in layout.RELEASE.items()}
 VIEW_LETTER = {"frontal": "F", "lateral": "L"}
 #: Keys the importer adds to extras itself; the other keys are spreadsheet columns.
 _OWN_KEYS = {"fps_assumed", "spreadsheet", "spreadsheet_row", "video", "pair"}
 _ENDS_IN_VIEW = re.compile(r"(?:^|[^A-Za-z])([FL])$")
-_SCORE_COLUMNS = {"frontal": "Score: Frontal( - / {:g})", "lateral": "Score: Lateral ( - / {:g})",
-                  "total": "Total Score - /{:g}"}
 
 
 def _extras(text) -> dict:
@@ -133,25 +134,7 @@ def _frames_folder(sheet: str, clips: list[pd.Series]) -> str:
     for clip in clips:
         if clip["corpus"] == CORPUS and clip["media_kind"] == "frames" and "/" in clip["path"]:
             return clip["path"].split("/", 1)[0]
-    return f"{sheet.capitalize()}_frames"
-
-
-def _cell(value: float | None) -> int | float | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    value = float(value)
-    return int(value) if value.is_integer() else value
-
-
-def _write_xlsx(path: Path, columns: list[str], rows: list[list]) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(columns)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
+    return layout.frames_folder(sheet)
 
 
 def write_alexgym(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int = 1, progress: bool = True,
@@ -169,7 +152,7 @@ def write_alexgym(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int 
     ids = [u[v]["video_id"] for _, u in units.iterrows() for v in VIEW_LETTER]
     crit = labels_of(ds, "criteria", ids, ["video_id", "criterion", "view", "value", "passed", "origin"])
     scores = labels_of(ds, "scores", ids, ["video_id", "name", "value", "scale_max", "origin"])
-    scores = scores[scores["name"].isin(list(_SCORE_COLUMNS))]
+    scores = scores[scores["name"].isin(list(layout.SCORE_COLUMNS))]
     poses = labels_of(ds, "poses", ids, ["video_id", "frame", "layout", "landmarks", "detected", "source"])
     poses = {vid: pick_pose_source(g) for vid, g in poses.groupby("video_id")}
     image_tasks, rows_written, subjects = [], 0, []
@@ -185,21 +168,20 @@ def write_alexgym(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int 
                         zip(cr["criterion"], cr["view"], cr["clip_view"])]
         cr["letter"] = cr["column"].map(lambda c: _ENDS_IN_VIEW.search(" ".join(c.split())).group(1))
         crit_cols = {letter: list(dict.fromkeys(cr.loc[cr["letter"] == letter, "column"])) for letter in "FL"}
-        score_cols = {name: _SCORE_COLUMNS[name].format(float(sc.loc[sc["name"] == name, "scale_max"].max()))
-                      for name in _SCORE_COLUMNS if (sc["name"] == name).any()}
+        scales = {name: float(sc.loc[sc["name"] == name, "scale_max"].max())
+                  for name in layout.SCORE_COLUMNS if (sc["name"] == name).any()}
+        score_cols = {name: layout.SCORE_COLUMNS[name].format(scale) for name, scale in scales.items()}
         others = list(dict.fromkeys(k for c in clips if c["corpus"] == CORPUS for k in c["_extras"]
                                     if k not in _OWN_KEYS))
         if not others:
             others = ["Action", "class"] if any(c["exercise"] in CLASSES for c in clips) else ["Action"]
         head = [o for o in others if o.lower() == "action"]
         tail = [o for o in others if o.lower() != "action"]
-        columns = (["Num Video Frontal", "Num Video Lateral", "NumIdx", *head, *crit_cols["F"]]
-                   + ([score_cols["frontal"]] if "frontal" in score_cols else []) + crit_cols["L"]
-                   + ([score_cols["lateral"]] if "lateral" in score_cols else [])
-                   + ([score_cols["total"]] if "total" in score_cols else []) + tail)
-        verdict = {(vid, col): (_cell(val) if not pd.isna(val) else (None if pd.isna(p) else int(bool(p))))
+        columns = layout.sheet_columns(crit_cols["F"], crit_cols["L"], scales, head=head, tail=tail)
+        verdict = {(vid, col): (layout.cell(val) if not pd.isna(val) else (None if pd.isna(p) else int(bool(p))))
                    for vid, col, val, p in zip(cr["video_id"], cr["column"], cr["value"], cr["passed"])}
-        score_of = {(vid, name): _cell(val) for vid, name, val in zip(sc["video_id"], sc["name"], sc["value"])}
+        score_of = {(vid, name): layout.cell(val)
+                    for vid, name, val in zip(sc["video_id"], sc["name"], sc["value"])}
         sheet_rows, pose_json = [], {"frontal": [], "lateral": []}
         for _, u in g.iterrows():
             f, lat = u["frontal"], u["lateral"]
@@ -223,17 +205,13 @@ def write_alexgym(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int 
                 pose_json[view].append(_pose_entry(poses.get(clip["video_id"]), written))
             if isinstance(f["subject"], str):
                 subjects.append([int(u["num_f"]), int(u["num_l"]), f["subject"]])
-        _write_xlsx(out / f"{sheet}.xlsx", columns, sheet_rows)
-        for view, prefix in (("frontal", "front"), ("lateral", "lat")):
-            with open(out / f"{prefix}_pose_{sheet}.json", "w", encoding="utf-8") as fh:
-                json.dump(pose_json[view], fh)
+        layout.write_sheet(out / f"{sheet}.xlsx", columns, sheet_rows)
+        for view in VIEW_LETTER:
+            layout.write_poses(out / layout.pose_file(sheet, view), pose_json[view])
         rows_written += len(sheet_rows)
     write_all_images(image_tasks, workers=workers, progress=progress)
     if subjects:
-        with open(out / "subjects.csv", "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["Num Video Frontal", "Num Video Lateral", "subject"])
-            writer.writerows(dict.fromkeys(map(tuple, subjects)))
+        layout.write_subjects(out / layout.SUBJECTS_FILE, subjects)
     return {"rows": rows_written, "sheets": units["sheet"].nunique(), "clips left out": left}
 
 
@@ -243,10 +221,10 @@ def _place_frames(ds: Dataset, clip: pd.Series, folder: Path, num: int, rep: int
     kind, media = clip_media(ds, clip)
     if kind == "frames":
         for i, src in enumerate(media, start=1):
-            place_file(src, folder / f"{num}_idx_{rep}_{i}{src.suffix}", link=link)
+            place_file(src, folder / layout.frame_name(num, rep, i, src.suffix), link=link)
         return list(range(len(media)))
     indices = sample_indices(int(clip["num_frames"]), frames).tolist()
-    outs = tuple(folder / f"{num}_idx_{rep}_{i}.jpg" for i in range(1, len(indices) + 1))
+    outs = tuple(folder / layout.frame_name(num, rep, i) for i in range(1, len(indices) + 1))
     tasks.append(ImagesTask(media, tuple(indices), outs))
     return indices
 

@@ -11,9 +11,9 @@ while the poses they come from take about 0.6 KB a frame in the store. Compute t
 data loader or on the GPU (``benchmarks/bench_features.py`` measures the throughput: on one H100,
 alex_features runs at about 3.4M frames/s).
 
-BlazePose indices are those of MediaPipe: 11/12 shoulders, 13/14 elbows, 15/16 wrists, 23/24 hips,
-25/26 knees, 27/28 ankles, 31/32 foot index (odd = left). In image coordinates and in MediaPipe's
-world coordinates, y points down.
+BlazePose indices are those of MediaPipe (:mod:`gymdata.skeleton`): 11/12 shoulders, 13/14 elbows,
+15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles, 31/32 foot index (odd = left). In image
+coordinates and in MediaPipe's world coordinates, y points down.
 """
 
 from __future__ import annotations
@@ -24,8 +24,25 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-NUM_LANDMARKS = 33
-LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
+from gymdata.skeleton import (
+    BLAZEPOSE33,
+    LEFT_ANKLE,
+    LEFT_ELBOW,
+    LEFT_FOOT_INDEX,
+    LEFT_HIP,
+    LEFT_KNEE,
+    LEFT_SHOULDER,
+    LEFT_WRIST,
+    NUM_LANDMARKS,
+    RIGHT_ANKLE,
+    RIGHT_ELBOW,
+    RIGHT_FOOT_INDEX,
+    RIGHT_HIP,
+    RIGHT_KNEE,
+    RIGHT_SHOULDER,
+    RIGHT_WRIST,
+)
+
 #: A landmark is visible from this visibility on (the scoring projects' threshold).
 VIS_THRESHOLD = 0.25
 #: Features per frame of :func:`normalize_landmarks`: 33 x (x, y, z, visibility) + validity flag.
@@ -38,16 +55,16 @@ HIP_MID, SHOULDER_MID, ABOVE_HIP_MID = 33, 34, 35
 #: Joint angles as (a, b, c): the angle at b between b->a and b->c, in degrees (0..180).
 #: ``trunk_lean`` is the angle between hip-mid -> shoulder-mid and the upward vertical (0 = upright).
 JOINT_ANGLES: dict[str, tuple[int, int, int]] = {
-    "left_elbow": (11, 13, 15),
-    "right_elbow": (12, 14, 16),
-    "left_shoulder": (13, 11, 23),
-    "right_shoulder": (14, 12, 24),
-    "left_hip": (11, 23, 25),
-    "right_hip": (12, 24, 26),
-    "left_knee": (23, 25, 27),
-    "right_knee": (24, 26, 28),
-    "left_ankle": (25, 27, 31),
-    "right_ankle": (26, 28, 32),
+    "left_elbow": (LEFT_SHOULDER, LEFT_ELBOW, LEFT_WRIST),
+    "right_elbow": (RIGHT_SHOULDER, RIGHT_ELBOW, RIGHT_WRIST),
+    "left_shoulder": (LEFT_ELBOW, LEFT_SHOULDER, LEFT_HIP),
+    "right_shoulder": (RIGHT_ELBOW, RIGHT_SHOULDER, RIGHT_HIP),
+    "left_hip": (LEFT_SHOULDER, LEFT_HIP, LEFT_KNEE),
+    "right_hip": (RIGHT_SHOULDER, RIGHT_HIP, RIGHT_KNEE),
+    "left_knee": (LEFT_HIP, LEFT_KNEE, LEFT_ANKLE),
+    "right_knee": (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE),
+    "left_ankle": (LEFT_KNEE, LEFT_ANKLE, LEFT_FOOT_INDEX),
+    "right_ankle": (RIGHT_KNEE, RIGHT_ANKLE, RIGHT_FOOT_INDEX),
     "trunk_lean": (SHOULDER_MID, HIP_MID, ABOVE_HIP_MID),
 }
 
@@ -267,7 +284,7 @@ def load_pose_sequences(
     count = dict(zip(videos.column("video_id").to_pylist(), videos.column("num_frames").to_pylist()))
     if not ds.has("poses"):
         return {}
-    layout = pc.field("layout") == "blazepose33"
+    layout = pc.field("layout") == BLAZEPOSE33
     col = "world" if world else "landmarks"
     tbl = ds.read("poses", columns=["video_id", "frame", "source", col], filter=layout if filt is None else layout & filt)
     if not len(tbl):

@@ -7,6 +7,8 @@ OpenCV. Frames come out as RGB ``uint8`` arrays of shape (H, W, 3).
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -106,17 +108,80 @@ def probe_video(path: str | Path, *, exact: bool = False, decode: bool = True) -
 
 
 def list_frame_files(folder: str | Path, pattern: str | None = None) -> list[Path]:
-    """Image files of a frame folder in natural order, optionally matching a glob ``pattern``."""
+    """Image files of a frame folder in natural order, optionally matching a glob ``pattern``.
+
+    The rule every clip's frames follow: files (not folders) whose extension is one of
+    :data:`IMAGE_EXTENSIONS` in any case, hidden files (a name starting with ``.``, such as macOS's
+    ``._img_00001.jpg``) left out, ordered by :func:`natural_key` (``img_2`` before ``img_10``).
+    ``pattern`` is matched with :func:`fnmatch.fnmatchcase` (case-sensitive, as on the file system).
+
+    Raises:
+        InputError: If the folder does not exist.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("frame folder not found", path=folder, hint="check the corpus layout")
-    names = (e.name for e in os.scandir(folder) if e.is_file())
+    names = (e.name for e in os.scandir(folder) if not e.name.startswith(".") and e.is_file())
     if pattern is not None:
-        import fnmatch
-
-        names = (n for n in names if fnmatch.fnmatch(n, pattern))
+        names = (n for n in names if fnmatch.fnmatchcase(n, pattern))
     files = sorted((n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)), key=natural_key)
     return [folder / n for n in files]
+
+
+def is_frame_pattern(where: str | Path) -> bool:
+    """Whether a frame clip's path names a glob pattern of images (``Squat_frames/7_idx_0_*.jpg``)
+    rather than a folder: its last part has a glob character and is not an existing folder."""
+    where = Path(where)
+    return any(ch in where.name for ch in "*?[") and not where.is_dir()
+
+
+def frame_files(where: str | Path) -> list[Path]:
+    """The images of a frame clip in order: ``where`` is a frame folder, or a folder and a glob
+    pattern of file names (see :func:`list_frame_files` for which files count and their order).
+
+    A pattern's folder is listed once per version of the folder (its mtime), not once per clip:
+    ALEX-GYM-1 keeps every clip of an exercise in one folder of ~10,000 files, one pattern per clip.
+
+    Raises:
+        InputError: If the folder does not exist.
+    """
+    where = Path(where)
+    if not is_frame_pattern(where):
+        return list_frame_files(where)
+    folder = where.parent
+    try:
+        st = folder.stat()
+    except OSError:
+        return list_frame_files(folder)  # raises the usual InputError
+    names = _listing(str(folder), st.st_mtime_ns, st.st_ino)
+    return [folder / n for n in names if fnmatch.fnmatchcase(n, where.name)]
+
+
+@functools.lru_cache(maxsize=64)
+def _listing(folder: str, mtime_ns: int, inode: int) -> tuple[str, ...]:
+    return tuple(p.name for p in list_frame_files(folder))
+
+
+def clip_files(where: str | Path, media_kind: str) -> list[Path]:
+    """The media files of a clip: ``[video file]``, or its frame images in order (:func:`frame_files`).
+
+    Args:
+        where: The clip's resolved path (:meth:`gymdata.store.Dataset.resolve`).
+        media_kind: ``video`` or ``frames``.
+
+    Raises:
+        InputError: If the video file or the frame folder is missing.
+        CorruptMediaError: If a frame clip has no image.
+    """
+    where = Path(where)
+    if media_kind == "video":
+        if not where.is_file():
+            raise InputError("video file not found", path=where, hint="re-import the corpus or restore the file")
+        return [where]
+    files = frame_files(where)
+    if not files:
+        raise CorruptMediaError("no frame images", path=where, hint="check the frame folder or pattern")
+    return files
 
 
 def probe_frames(files: Sequence[Path], fps: float = 30.0) -> MediaInfo:
@@ -183,6 +248,21 @@ def iter_images(files: Sequence[Path], indices: Sequence[int] | None = None) -> 
         if bgr is None:
             raise CorruptMediaError("cannot read image", path=files[i], hint="re-extract the frames")
         yield int(i), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def resize_frame(rgb: np.ndarray, size: int, mode: str = "squash") -> np.ndarray:
+    """Resize a frame to ``size`` x ``size``: ``squash`` (aspect ratio not kept, as the
+    ALEX-GYM-1 models' ``Resize((224, 224))`` does) or ``crop`` (centre square, then resize)."""
+    import cv2
+
+    if mode == "crop":
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        rgb = rgb[top:top + side, left:left + side]
+    if rgb.shape[0] == size and rgb.shape[1] == size:
+        return rgb
+    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def encode_h264(frames: Iterator[np.ndarray], out: str | Path, fps: float, *, crf: int = 23) -> int:

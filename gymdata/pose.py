@@ -6,19 +6,8 @@ offline). One ``poses`` row is written per processed frame: 33 x (x, y, z, visib
 world coordinates (null where no person was found), the detected flag and a ``source`` naming the
 version and every parameter, e.g. ``mediapipe-0.10.21/full?mode=video&det=0.5&trk=0.5``.
 
-Two modes:
-
-* **every frame** (default): video mode (``static_image_mode=False``). The detector runs on the
-  first frame and whenever the track is lost; landmarks are tracked and smoothed in between. A worker
-  keeps one ``Pose`` and calls ``reset()`` before each clip, which restarts the graph: no tracking or
-  smoothing state crosses clips, and the results are those of a fresh ``Pose`` (a reset costs about
-  0.1 s of CPU per clip; feeding a blank frame instead would be cheaper but leaves the visibility
-  and world-landmark filters of the previous clip in place).
-* ``--frames T``: T frames sampled uniformly, ``linspace(0, N-1, T)`` rounded, as the scoring
-  projects sample. Each frame is processed on its own (``static_image_mode=True``): tracking and
-  smoothing across frames that lie far apart would be meaningless. Only distinct indices are stored
-  (a clip shorter than T repeats indices; :func:`gymdata.features.load_pose_sequences` re-expands
-  them).
+The extraction of one clip (MediaPipe, its two modes, the second-person check) is
+:mod:`gymdata.pose_worker`; this module runs it over a dataset and owns the ``poses`` rows.
 
 Cache, resume, replace:
 
@@ -46,15 +35,12 @@ come back to the driver, which commits them and stores each in its own cache; a 
 by the nodes also lets a worker find what another computed. Unreadable clips are reported and
 skipped.
 """
-
 from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,312 +49,48 @@ import click
 import numpy as np
 
 from gymdata import store
-from gymdata.cache import ResultCache, content_hash, file_signature, result_key
-from gymdata.errors import CorruptMediaError, GymdataError, InputError
-from gymdata.logs import quiet_native_stderr
+from gymdata.cache import ResultCache, file_signature, result_key
+from gymdata.errors import GymdataError, InputError
+from gymdata.media import MediaInfo, clip_files
 from gymdata.output import emit, json_option
+from gymdata.pose_worker import (  # noqa: F401 (the extraction's public names, as gymdata.pose always had them)
+    DETECTION_CONFIDENCE,
+    MEDIAPIPE_VERSION,
+    MODEL,
+    SOURCE_PREFIX,
+    TRACKING_CONFIDENCE,
+    ClipJob,
+    ClipResult,
+    PoseParams,
+    _estimator,
+    extract_clip,
+)
 from gymdata.runner import ENGINES, run_tasks
+from gymdata.skeleton import (
+    BLAZEPOSE33,
+    BODY_JOINTS,
+    LAYOUT_JOINTS,
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    NUM_LANDMARKS,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+)
 
-MEDIAPIPE_VERSION = "0.10.21"
-MODEL = "full"  # pose_landmark_full.tflite, model_complexity=1: the model bundled in the wheel
-#: MediaPipe's defaults, as used by the scoring projects and most public code.
-DETECTION_CONFIDENCE = 0.5
-TRACKING_CONFIDENCE = 0.5
-SOURCE_PREFIX = "mediapipe"
-NUM_LANDMARKS = 33
 #: Rows per ``poses`` commit (about 1 KB each in memory before the commit).
 BATCH_FRAMES = 50_000
-_PREFETCH = 4  # decoded frames queued ahead of MediaPipe in a worker
-
 #: Version of :func:`clip_quality`'s figures: a rerun recommits clips whose stored figures are older.
 QUALITY_VERSION = 2
 #: Thresholds of the quality flags (see :func:`clip_quality`), in torso lengths.
 STATIC_MOTION = 0.25
 JUMP_TORSOS = 0.75
 LOW_DETECTION = 0.5
-#: Frames per clip looked at again for a second person (:func:`other_person`), one per this many
-#: processed frames, at most ``PEOPLE_CHECKS`` (each costs one static-mode inference).
-PEOPLE_CHECKS = 3
-PEOPLE_CHECK_MIN_FRAMES = 32
 _PER_FRAME = ("frames", "landmarks", "world", "detected")
-
-
-@dataclass(frozen=True)
-class PoseParams:
-    """What changes the result of an extraction (part of the cache key and of ``source``).
-
-    Attributes:
-        frames: T uniformly sampled frames per clip (static image mode), or None for every frame
-            (video mode).
-    """
-
-    frames: int | None = None
-
-    @property
-    def static(self) -> bool:
-        return self.frames is not None
-
-    @property
-    def source(self) -> str:
-        """The ``poses.source`` of rows made with these parameters."""
-        if self.static:
-            query = f"mode=static&frames={self.frames}&det={DETECTION_CONFIDENCE}"
-        else:
-            query = f"mode=video&det={DETECTION_CONFIDENCE}&trk={TRACKING_CONFIDENCE}"
-        return f"{SOURCE_PREFIX}-{MEDIAPIPE_VERSION}/{MODEL}?{query}"
-
-    def key_params(self, num_frames: int) -> dict:
-        """Parameters of the cache key (sampled indices depend on the clip's frame count)."""
-        params = {"model": f"{SOURCE_PREFIX}-{MEDIAPIPE_VERSION}/{MODEL}", "static": self.static,
-                  "det": DETECTION_CONFIDENCE, "trk": TRACKING_CONFIDENCE, "layout": "blazepose33/v1",
-                  "people_checks": f"{PEOPLE_CHECKS}/{PEOPLE_CHECK_MIN_FRAMES}/v1"}
-        if self.static:
-            params.update(frames=self.frames, num_frames=int(num_frames))
-        return params
-
-
-@dataclass(frozen=True)
-class ClipJob:
-    """One clip to process (picklable: sent to worker processes or Ray tasks)."""
-
-    video_id: str
-    files: tuple[str, ...]  # the video file, or the frame images in order
-    media_kind: str
-    num_frames: int
-    params: PoseParams
-    cache_dir: str
-    signature: str
-    content: str | None = None  # content hash when the memo knows it
-    force: bool = False
-
-
-@dataclass
-class ClipResult:
-    """What a worker returns for a clip: the arrays and where they came from."""
-
-    video_id: str
-    key: str
-    signature: str
-    content: str
-    arrays: dict[str, np.ndarray]
-    cached: bool
-    seconds: float = 0.0
-
-    @property
-    def frames(self) -> int:
-        return len(self.arrays["frames"])
-
-
-# -- in the worker ----------------------------------------------------------------------------
-
-_ESTIMATORS: dict[bool, Any] = {}
-
-
-def _estimator(static: bool):
-    """This process's MediaPipe Pose for a mode (built once; MediaPipe is imported here only)."""
-    if static not in _ESTIMATORS:
-        import cv2
-
-        cv2.setNumThreads(1)  # image decoding in the worker: one thread, the workers are the parallelism
-        import mediapipe as mp
-
-        if mp.__version__ != MEDIAPIPE_VERSION:
-            raise InputError(f"mediapipe {mp.__version__} is installed, gymdata pose needs {MEDIAPIPE_VERSION}",
-                             hint=f"pip install mediapipe=={MEDIAPIPE_VERSION} (the last release with the bundled model)")
-        _ESTIMATORS[static] = mp.solutions.pose.Pose(
-            static_image_mode=static, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
-            min_detection_confidence=DETECTION_CONFIDENCE, min_tracking_confidence=TRACKING_CONFIDENCE)
-    return _ESTIMATORS[static]
-
-
-class _Raised:
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-def prefetch(items: Iterator, depth: int = _PREFETCH) -> Iterator:
-    """Iterate ``items`` in a background thread, ``depth`` items ahead (decoding overlaps inference).
-
-    Exceptions raised by ``items`` are re-raised in the consumer; closing the generator stops the
-    thread.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    break
-            else:
-                put(done)
-        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which re-raises it)
-            put(_Raised(exc))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="gymdata-decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-
-
-def frame_indices(num_frames: int, params: PoseParams) -> np.ndarray | None:
-    """The frames to process: None for every frame, else the distinct sampled indices."""
-    if not params.static:
-        return None
-    from gymdata.media import sample_indices
-
-    return np.unique(sample_indices(num_frames, params.frames))
-
-
-def iter_clip(files: tuple[str, ...], media_kind: str, indices: np.ndarray | None) -> Iterator[tuple[int, np.ndarray]]:
-    """Decoded RGB frames of a clip as ``(index, image)``."""
-    from gymdata.media import iter_images, iter_video
-
-    if media_kind == "video":
-        return iter_video(files[0], None if indices is None else indices.tolist())
-    paths = [Path(f) for f in files]
-    return iter_images(paths, None if indices is None else [i for i in indices.tolist() if i < len(paths)])
-
-
-def people_check_frames(indices: list[int]) -> list[int]:
-    """The frames re-examined for a second person: up to ``PEOPLE_CHECKS`` at evenly spaced
-    quantiles of the processed frames, none for clips under ``PEOPLE_CHECK_MIN_FRAMES`` frames."""
-    k = min(PEOPLE_CHECKS, len(indices) // PEOPLE_CHECK_MIN_FRAMES)
-    return [indices[(len(indices) * (q + 1)) // (k + 1)] for q in range(k)]
-
-
-def estimate(frames: Iterable[tuple[int, np.ndarray]], pose, *, static: bool,
-             keep: Iterable[int] = ()) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
-    """Run a MediaPipe Pose over ``(index, rgb)`` frames.
-
-    Args:
-        frames: The clip's decoded frames.
-        pose: A MediaPipe Pose (reset first in video mode).
-        static: Whether ``pose`` is in static image mode.
-        keep: Frame indices whose images are returned as well (for :func:`other_person`).
-
-    Returns:
-        The clip's arrays: ``frames`` (N,) int32, ``landmarks`` (N, 33, 4) float32 (x, y, z,
-        visibility; zeros where no person was found), ``world`` (N, 33, 3) float32 metres (zeros
-        where none), ``detected`` (N,) bool; and the kept images by frame index.
-    """
-    if not static:
-        pose.reset()  # a fresh graph: no tracking or smoothing state from the previous clip
-    keep = set(keep)
-    kept: dict[int, np.ndarray] = {}
-    idx, lms, worlds, det = [], [], [], []
-    zeros_lm = np.zeros((NUM_LANDMARKS, 4), np.float32)
-    zeros_w = np.zeros((NUM_LANDMARKS, 3), np.float32)
-    for i, rgb in frames:
-        res = pose.process(rgb)
-        idx.append(i)
-        if i in keep:
-            kept[i] = rgb
-        if res.pose_landmarks is None:
-            lms.append(zeros_lm)
-            worlds.append(zeros_w)
-            det.append(False)
-            continue
-        lms.append(np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], np.float32))
-        world = res.pose_world_landmarks
-        worlds.append(zeros_w if world is None else np.array([(p.x, p.y, p.z) for p in world.landmark], np.float32))
-        det.append(True)
-    if not idx:
-        raise CorruptMediaError("no frame could be decoded", hint="re-encode or remove the clip")
-    arrays = {
-        "frames": np.asarray(idx, np.int32),
-        "landmarks": np.stack(lms),
-        "world": np.stack(worlds),
-        "detected": np.asarray(det, bool),
-    }
-    return arrays, kept
-
-
-def other_person(rgb: np.ndarray, landmarks: np.ndarray, static_pose) -> bool:
-    """Whether a second person is in the frame: the tracked person's box (landmarks' extent plus a
-    margin) is painted grey, MediaPipe looks again (static image mode), and a person whose limbs are
-    visible (mean visibility >= 0.5) with the hip centre outside that box counts."""
-    h, w = rgb.shape[:2]
-    x, y = landmarks[:, 0], landmarks[:, 1]
-    mx, my = 0.15 * (x.max() - x.min()) + 0.02, 0.15 * (y.max() - y.min()) + 0.02
-    x0, x1, y0, y1 = x.min() - mx, x.max() + mx, y.min() - my, y.max() + my
-    masked = rgb.copy()
-    masked[int(np.clip(y0, 0, 1) * h) : int(np.clip(y1, 0, 1) * h), int(np.clip(x0, 0, 1) * w) : int(np.clip(x1, 0, 1) * w)] = 127
-    res = static_pose.process(masked)
-    if res.pose_landmarks is None:
-        return False
-    other = np.array([(p.x, p.y, p.visibility) for p in res.pose_landmarks.landmark])
-    if other[_BODY, 2].mean() < 0.5:
-        return False
-    hx, hy = other[[23, 24], :2].mean(axis=0)
-    return not (x0 <= hx <= x1 and y0 <= hy <= y1)
-
-
-def extract_clip(job: ClipJob) -> ClipResult:
-    """Process one clip (runs in a worker): hash it, return its cached result or compute and cache it.
-
-    Raises:
-        InputError, CorruptMediaError: If the clip cannot be read (the runner reports and skips it).
-    """
-    start = time.perf_counter()
-    try:
-        content = job.content or content_hash(job.files)
-    except OSError as exc:
-        raise InputError(f"cannot read clip: {exc.strerror or exc}", path=exc.filename or job.files[0]) from None
-    key = result_key(content, job.params.key_params(job.num_frames))
-    cache = ResultCache(job.cache_dir)
-    if not job.force:
-        arrays = cache.load(key)
-        if arrays is not None:
-            return ClipResult(job.video_id, key, job.signature, content, arrays, True, time.perf_counter() - start)
-    indices = frame_indices(job.num_frames, job.params)
-    checks = people_check_frames(list(range(job.num_frames)) if indices is None else indices.tolist())
-    # MediaPipe's C++ logs (TFLite delegate, feedback manager...) come at every graph (re)start
-    with quiet_native_stderr():
-        pose = _estimator(job.params.static)
-        frames = prefetch(iter_clip(job.files, job.media_kind, indices))
-        try:
-            arrays, kept = estimate(frames, pose, static=job.params.static, keep=checks)
-        finally:
-            frames.close()
-        row = {int(f): n for n, f in enumerate(arrays["frames"])}
-        checked = [f for f in checks if f in kept and arrays["detected"][row[f]]]
-        arrays["people_checked"] = np.asarray(checked, np.int32)
-        arrays["people_other"] = np.asarray(
-            [other_person(kept[f], arrays["landmarks"][row[f]], _estimator(True)) for f in checked], bool)
-    try:
-        cache.save(key, arrays)  # the per-clip commit: an interrupted run resumes from here
-    except OSError:
-        pass  # a read-only or remote cache: the driver stores the result on its side
-    return ClipResult(job.video_id, key, job.signature, content, arrays, False, time.perf_counter() - start)
 
 
 # -- quality flags ----------------------------------------------------------------------------
 
-_BODY = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
+_BODY = list(BODY_JOINTS)  # shoulders, elbows, wrists, hips, knees, ankles
 
 
 def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height: int | None = None) -> dict:
@@ -405,8 +127,8 @@ def clip_quality(arrays: dict[str, np.ndarray], width: int | None = None, height
         return out
     aspect = (width / height) if width and height else 1.0
     xy = lm[det][..., :2].astype(np.float64) * np.array([aspect, 1.0])
-    hip = xy[:, [23, 24]].mean(axis=1)
-    torso = float(np.median(np.linalg.norm(xy[:, [11, 12]].mean(axis=1) - hip, axis=-1)))
+    hip = xy[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
+    torso = float(np.median(np.linalg.norm(xy[:, [LEFT_SHOULDER, RIGHT_SHOULDER]].mean(axis=1) - hip, axis=-1)))
     torso = max(torso, 1e-3)
     spread = np.percentile(xy[:, _BODY], 90, axis=0) - np.percentile(xy[:, _BODY], 10, axis=0)
     motion = float(np.sort(np.linalg.norm(spread, axis=-1))[-2] / torso)  # 2nd most-moving joint: a curl moves
@@ -437,46 +159,133 @@ def default_cache_dir() -> Path:
     return Path(env).absolute() if env else store.home() / "cache" / "pose"
 
 
-def clip_files(ds: store.Dataset, corpus: str, path: str, media_kind: str) -> tuple[str, ...]:
-    """The files of a clip: its video file, or its frame images in order.
+def poses_table(video_ids: Sequence[str], results: Sequence[Mapping[str, np.ndarray] | np.ndarray], source: str,
+                *, layout: str = BLAZEPOSE33):
+    """The one builder of ``poses`` rows: an Arrow table from per-clip arrays, built column-wise from numpy.
 
-    Raises:
-        InputError: If the video or frame folder is missing, or the folder holds no image.
+    Used by ``gymdata pose`` (MediaPipe results) and by the importers of corpora that ship poses.
+
+    Args:
+        video_ids: One clip id per entry of ``results``.
+        results: Per clip, a dict of arrays, or only its landmarks array:
+
+            * ``landmarks`` (N, J, 4) x, y, z, visibility, or (N, J, 3) x, y, z (visibility then NaN:
+              the corpus gives none), J the layout's joints;
+            * ``frames`` (N,) frame indices (default 0 .. N-1);
+            * ``detected`` (N,) bool (default: some coordinate of the frame is finite and not 0, as
+              corpora store an undetected frame as zeros or NaN);
+            * ``world`` (N, J, 3) metres (stored for detected frames; default null).
+        source: The rows' ``source`` (e.g. :attr:`PoseParams.source`, ``corpus``, ``mocap``).
+        layout: The joint layout (:data:`gymdata.skeleton.LAYOUT_JOINTS`).
+
+    Returns:
+        A ``pyarrow.Table`` with the ``poses`` columns (not yet conformed: the store does that).
     """
-    from gymdata.media import list_frame_files
-
-    where = ds.resolve(corpus, path)
-    if media_kind == "video":
-        if not where.is_file():
-            raise InputError("video file not found", path=where, hint="re-import the corpus or restore the file")
-        return (str(where),)
-    files = list_frame_files(where.parent, where.name) if "*" in where.name else list_frame_files(where)
-    if not files:
-        raise CorruptMediaError("no frame images", path=where, hint="check the frame folder or pattern")
-    return tuple(str(f) for f in files)
-
-
-def poses_table(video_ids: list[str], results: list[dict[str, np.ndarray]], source: str):
-    """An Arrow ``poses`` table from per-clip arrays, built column-wise from numpy."""
     import pyarrow as pa
 
-    counts = np.array([len(r["frames"]) for r in results], np.int64)
+    joints = LAYOUT_JOINTS[layout]
+    clips = [r if isinstance(r, Mapping) else {"landmarks": r} for r in results]
+    counts = np.array([len(c["landmarks"]) for c in clips], np.int64)
     n = int(counts.sum())
-    det = np.concatenate([r["detected"] for r in results]) if n else np.zeros(0, bool)
-    lm = np.concatenate([r["landmarks"].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
-    world = np.concatenate([r["world"][r["detected"]].reshape(-1) for r in results]) if n else np.zeros(0, np.float32)
-    world_offsets = np.concatenate([[0], np.cumsum(np.where(det, 99, 0))]).astype(np.int32)
+    lm = [np.asarray(c["landmarks"], np.float32) for c in clips]
+    bad = [a.shape for a in lm if a.ndim != 3 or a.shape[1] != joints or a.shape[2] not in (3, 4)]
+    if bad:
+        raise ValueError(f"landmarks of shape {bad[0]}: expected (frames, {joints}, 3 or 4) for layout {layout}")
+    lm = [a if a.shape[2] == 4 else np.concatenate([a, np.full(a.shape[:2] + (1,), np.nan, np.float32)], axis=2)
+          for a in lm]
+    frames = [np.asarray(c["frames"]) if "frames" in c else np.arange(len(a), dtype=np.int32)
+              for c, a in zip(clips, lm)]
+    det = [np.asarray(c["detected"], bool) if "detected" in c
+           else np.any(np.nan_to_num(a[..., :3], nan=0.0) != 0, axis=(1, 2)) for c, a in zip(clips, lm)]
+    has_world = [np.asarray(d) & ("world" in c) for c, d in zip(clips, det)]
+    world = [np.asarray(c["world"], np.float32)[w].reshape(-1) for c, w in zip(clips, has_world) if "world" in c]
+
+    def flat(parts: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate([p.reshape(-1) for p in parts]).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+    det_all, world_rows = flat(det, bool), flat(has_world, bool)
+    world_offsets = np.concatenate([[0], np.cumsum(np.where(world_rows, joints * 3, 0))]).astype(np.int32)
     return pa.table({
-        "video_id": pa.array(np.repeat(np.array(video_ids, dtype=object), counts), pa.string()),
-        "frame": pa.array(np.concatenate([r["frames"] for r in results]) if n else np.zeros(0, np.int32), pa.int32()),
-        "layout": pa.repeat(pa.scalar("blazepose33"), n),
-        "landmarks": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * 132),
-                                              pa.array(lm, pa.float32())),
-        "world": pa.ListArray.from_arrays(pa.array(world_offsets), pa.array(world, pa.float32()),
-                                          mask=pa.array(~det)),
-        "detected": pa.array(det, pa.bool_()),
+        "video_id": pa.array(np.repeat(np.array(list(video_ids), dtype=object), counts), pa.string()),
+        "frame": pa.array(flat(frames, np.int32), pa.int32()),
+        "layout": pa.repeat(pa.scalar(layout), n),
+        "landmarks": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * joints * 4),
+                                              pa.array(flat(lm, np.float32), pa.float32())),
+        "world": pa.ListArray.from_arrays(pa.array(world_offsets), pa.array(flat(world, np.float32), pa.float32()),
+                                          mask=pa.array(~world_rows)),
+        "detected": pa.array(det_all, pa.bool_()),
         "source": pa.repeat(pa.scalar(source), n),
     })
+
+
+@dataclass
+class FilePoses:
+    """BlazePose landmarks of one video file (:func:`file_poses`).
+
+    Attributes:
+        info: The probed video (fps, frame count, size).
+        frames: (N,) the frame indices processed (every frame, or the distinct sampled ones).
+        landmarks: (N, 33, 4) x, y, z, visibility (zeros where no person was found).
+        world: (N, 33, 3) metres (zeros where none).
+        detected: (N,) whether a person was found.
+        params: The extraction parameters (their :attr:`PoseParams.source` names them).
+    """
+
+    info: MediaInfo
+    frames: np.ndarray
+    landmarks: np.ndarray
+    world: np.ndarray
+    detected: np.ndarray
+    params: PoseParams
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """Landmarks ``(F, 33, 4)`` and detected ``(F,)`` indexed by frame number (F the video's frame
+        count, or more if decoding found more frames than the header said); unprocessed frames are zeros."""
+        n = max(self.info.num_frames, int(self.frames.max()) + 1 if len(self.frames) else 0)
+        lm = np.zeros((n, NUM_LANDMARKS, 4), np.float32)
+        det = np.zeros(n, bool)
+        lm[self.frames] = self.landmarks
+        det[self.frames] = self.detected
+        return lm, det
+
+
+def file_poses(path: str | Path, *, frames: int | None = None, cache_dir: str | Path | None = None,
+               info: MediaInfo | None = None) -> FilePoses:
+    """BlazePose landmarks of one video file (no dataset needed), through the shared pose cache.
+
+    The same extraction as ``gymdata pose`` (:func:`extract_clip`, cached by the file's content), so a
+    video already processed in a dataset, under any name, costs nothing here and gives the same rows.
+
+    Args:
+        path: The video file.
+        frames: Process T uniformly sampled frames (static image mode) instead of every frame (video
+            mode); a clip with at most T frames is processed whole in video mode.
+        cache_dir: Pose cache (default :func:`default_cache_dir`).
+        info: The file's probe, when the caller has it already (else probed here).
+
+    Returns:
+        A :class:`FilePoses`.
+
+    Raises:
+        InputError, CorruptMediaError: If the file cannot be read, or ``frames`` is under 1.
+    """
+    from gymdata.media import probe_video
+
+    if frames is not None and frames < 1:
+        raise InputError(f"--frames must be at least 1, not {frames}")
+    path = Path(path).absolute()
+    info = info or probe_video(path)
+    params = PoseParams(frames if frames and frames < info.num_frames else None)
+    files = (str(path),)
+    cache = ResultCache(cache_dir or default_cache_dir())
+    signature = file_signature(files)
+    job = ClipJob(path.name, files, "video", info.num_frames, params, str(cache.root), signature,
+                  cache.known_hash(signature))
+    result = extract_clip(job)
+    cache.remember(result.signature, result.content)  # the next call skips hashing the file
+    a = result.arrays
+    return FilePoses(info, np.asarray(a["frames"]), np.asarray(a["landmarks"]), np.asarray(a["world"]),
+                     np.asarray(a["detected"], bool), params)
 
 
 @dataclass
@@ -629,7 +438,7 @@ def extract_poses(
     for v in videos:
         vid = v["video_id"]
         try:
-            files = clip_files(ds, v["corpus"], v["path"], v["media_kind"])
+            files = tuple(str(f) for f in clip_files(ds.resolve(v["corpus"], v["path"]), v["media_kind"]))
             signature = file_signature(files)
         except (GymdataError, OSError) as exc:
             report.failed.append((vid, str(exc)))

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from gymdata.skeleton import LAYOUT_JOINTS, NUM_LANDMARKS  # noqa: F401 (NUM_LANDMARKS: part of the schema)
+
 SCHEMA_VERSION = "1.0"
 
-#: Number of BlazePose landmarks and the values stored per landmark.
-NUM_LANDMARKS = 33
+#: Number of BlazePose landmarks (:mod:`gymdata.skeleton`) and the values stored per landmark.
 LANDMARK_DIMS = 4  # x, y, z, visibility
 
 #: ``poses``: a pose-only clip (the corpus ships landmarks, no media; ``path`` is the pose file).
@@ -29,7 +30,7 @@ VIEWS = ("frontal", "lateral", "rear", "overhead", "other")
 ORIGINS = ("imported", "human", "model")
 SEGMENT_KINDS = ("repetition", "phase", "state")
 #: Pose layouts: BlazePose 33 (MediaPipe) and skeletons with their own joints (MoCap).
-POSE_LAYOUTS = ("blazepose33", "flex21", "coco17", "body25")
+POSE_LAYOUTS = tuple(LAYOUT_JOINTS)
 
 
 def _f(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:

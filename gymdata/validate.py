@@ -17,10 +17,9 @@ import pyarrow.parquet as pq
 from gymdata import vocab
 from gymdata.errors import ValidationError
 from gymdata.schema import LABEL_TABLES, POSE_LAYOUTS, SCHEMA_VERSION, TABLES, VIEWS
+from gymdata.skeleton import LAYOUT_JOINTS
 from gymdata.store import Dataset
 
-#: Joints per pose layout (landmarks hold 4 values per joint).
-LAYOUT_JOINTS = {"blazepose33": 33, "flex21": 21, "coco17": 17, "body25": 25}
 _MAX_LISTED = 5  # offending ids shown per problem
 
 

@@ -49,12 +49,12 @@ from pathlib import Path
 
 import click
 import numpy as np
-import pyarrow as pa
 
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, import_options, run_import
 from gymdata.media import probe_frames
+from gymdata.pose import poses_table
 from gymdata.store import Transaction, now
 
 CORPUS = "alex-gym-1"
@@ -347,27 +347,10 @@ def import_alexgym(root: str | Path, name: str, *, force: bool = False) -> Impor
         txn.write("videos", videos)
         txn.write("criteria", criteria)
         txn.write("scores", scores)
-        txn.write("poses", pose_table(pose_ids, pose_arrays))
+        txn.write("poses", poses_table(pose_ids, pose_arrays, "corpus"))
 
     return run_import(name=name, corpus=CORPUS, root=root, importer="alex-gym-1", version=VERSION, inputs=inputs,
                       options={}, force=force, build=build)
-
-
-def pose_table(video_ids: list[str], arrays: list[np.ndarray]) -> pa.Table:
-    """Poses rows for (frames, 33, 3) arrays: visibility NaN, all-zero frames not detected."""
-    lengths = [len(a) for a in arrays]
-    xyz = np.concatenate(arrays) if arrays else np.zeros((0, 33, 3), np.float32)
-    lm = np.concatenate([xyz, np.full(xyz.shape[:2] + (1,), np.nan, np.float32)], axis=2).reshape(-1)
-    offsets = np.arange(0, len(xyz) * 132 + 1, 132, dtype=np.int32)
-    return pa.table({
-        "video_id": pa.array(np.repeat(np.asarray(video_ids, dtype=object), lengths), pa.string()),
-        "frame": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in lengths]) if lengths
-                          else np.zeros(0, np.int32)),
-        "layout": pa.array(["blazepose33"] * len(xyz), pa.string()),
-        "landmarks": pa.ListArray.from_arrays(pa.array(offsets), pa.array(lm)),
-        "detected": pa.array(np.any(xyz != 0, axis=(1, 2))),
-        "source": pa.array(["corpus"] * len(xyz), pa.string()),
-    })
 
 
 @click.command("alex-gym-1")

@@ -30,9 +30,10 @@ coordinates as in the file with NaN visibility; not image-normalised, units not 
 ``emg``, ``sample_rate`` from ``--emg-rate`` or null: not published). Which muscle each column
 holds depends on the action (left/right pairs, see the authors' ``load_EMG``).
 
-The 21 joints (:data:`FLEX21_JOINTS`) are inferred from the authors' ``remap21_to_25`` (NTU RGB+D
-order) and are *uncertain*; :data:`FLEX21_TO_BLAZEPOSE` maps the joints that have a BlazePose
-counterpart (shoulders, elbows, wrists, hips, knees, ankles) and :func:`to_blazepose` applies it.
+The 21 joints (:data:`gymdata.skeleton.FLEX21_JOINTS`) are inferred from the authors' ``remap21_to_25``
+(NTU RGB+D order) and are *uncertain*; :data:`gymdata.skeleton.FLEX21_TO_BLAZEPOSE` maps the joints that
+have a BlazePose counterpart (shoulders, elbows, wrists, hips, knees, ankles) and
+:func:`gymdata.skeleton.flex21_to_blazepose` applies it.
 
 The knowledge graph is stored as the dataset attachment ``knowledge_graph.json`` (actions only);
 :func:`export_knowledge_graph` writes graph plus annotations back in the same format.
@@ -62,7 +63,9 @@ import pyarrow as pa
 from gymdata import labels, store, vocab
 from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.pose import poses_table
 from gymdata.runner import run_tasks
+from gymdata.skeleton import FLEX21, FLEX21_JOINTS, FLEX21_TO_BLAZEPOSE  # noqa: F401 (the skeleton's home)
 from gymdata.store import Dataset, Transaction, now
 
 CORPUS = "flex"
@@ -74,29 +77,11 @@ KG_ANNOTATOR = "flex:knowledge_graph"
 SPLIT_FILES = {"train": ("split_4_train_list.mat", "consolidated_train_list"),
                "test": ("split_4_test_list.mat", "consolidated_test_list")}
 EMG_CHANNELS = 4
-#: Joint order of the FLEX skeleton (inferred from the authors' remap21_to_25; uncertain).
-FLEX21_JOINTS = (
-    "head", "neck", "spine_shoulder",
-    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
-    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
-    "right_hip", "right_knee", "right_ankle", "right_foot_1", "right_foot_2",
-    "left_hip", "left_knee", "left_ankle", "left_foot_1", "left_foot_2",
-)
-#: FLEX joint index -> BlazePose landmark index, for the joints both skeletons have.
-FLEX21_TO_BLAZEPOSE = {3: 12, 4: 14, 5: 16, 7: 11, 8: 13, 9: 15, 11: 24, 12: 26, 13: 28, 16: 23, 17: 25, 18: 27}
 #: Exercises of the actions the corpus names (the others are 'other' unless the knowledge graph says).
 KNOWN_ACTIONS = {"A16": "squat"}
 _ACTION, _SAMPLE, _VIEW = re.compile(r"^A(\d{2})$"), re.compile(r"^(\d{3})$"), re.compile(r"^View-(\d+)$")
 _IMAGE = re.compile(r"^img_(\d{5})\.jpe?g$", re.IGNORECASE)
 _HINT = "pass the FLEX root holding A01/ ... A20/, Skeleton/, EMG/ and Split_4/"
-
-
-def to_blazepose(landmarks: np.ndarray) -> np.ndarray:
-    """FLEX skeleton frames (T, 21, C) as BlazePose frames (T, 33, C); unmapped landmarks are NaN."""
-    out = np.full((landmarks.shape[0], 33, landmarks.shape[2]), np.nan, dtype=np.float32)
-    for src, dst in FLEX21_TO_BLAZEPOSE.items():
-        out[:, dst] = landmarks[:, src]
-    return out
 
 
 # -- one sample: listed before the fingerprint, read inside the build (both in worker processes) ----
@@ -550,7 +535,7 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
         txn.write("scores", scores)
         txn.write("segments", segments)
         txn.write("penalties", penalties)
-        txn.write("poses", _pose_table(pose_ids, pose_arrays))
+        txn.write("poses", poses_table(pose_ids, pose_arrays, "mocap", layout=FLEX21))
         txn.write("signals", _signal_table(signal_rows, emg_rate))
         if kg:
             txn.put_attachment(KG_ATTACHMENT, {k: v for k, v in kg.items() if k != "annotations"})
@@ -602,24 +587,6 @@ def _check_frames(ann: dict, frames: int, key: str, path: Path) -> None:
     if last >= frames:
         raise InputError(f"sample {key}: annotated frame {last} is past the last frame ({frames - 1})", path=path,
                          hint="frames are 0-based indices: img_00001.JPG is frame 0")
-
-
-def _pose_table(video_ids: list[str], arrays: list[np.ndarray]) -> pa.Table:
-    joints = len(FLEX21_JOINTS)
-    lengths = [len(a) for a in arrays]
-    xyz = np.concatenate(arrays) if arrays else np.zeros((0, joints, 3), np.float32)
-    lm = np.concatenate([xyz, np.full(xyz.shape[:2] + (1,), np.nan, np.float32)], axis=2).reshape(-1)
-    offsets = np.arange(0, len(xyz) * joints * 4 + 1, joints * 4, dtype=np.int32)
-    finite = np.nan_to_num(xyz, nan=0.0)
-    return pa.table({
-        "video_id": pa.array(np.repeat(np.asarray(video_ids, dtype=object), lengths), pa.string()),
-        "frame": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in lengths]) if lengths
-                          else np.zeros(0, np.int32)),
-        "layout": pa.array(["flex21"] * len(xyz), pa.string()),
-        "landmarks": pa.ListArray.from_arrays(pa.array(offsets), pa.array(lm)),
-        "detected": pa.array(np.any(finite != 0, axis=(1, 2))),
-        "source": pa.array(["mocap"] * len(xyz), pa.string()),
-    })
 
 
 def _signal_table(rows: list[tuple[str, str, np.ndarray]], rate: float | None) -> pa.Table:

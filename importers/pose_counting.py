@@ -56,8 +56,8 @@ import numpy as np
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.importing import ImportReport, check_root, import_options, run_import
+from gymdata.pose import poses_table
 from gymdata.store import Transaction, now
-from importers.alexgym import pose_table
 from importers.repcount import read_csv_rows, read_repcount_csv
 
 CORPUS = "pose-counting"
@@ -269,7 +269,7 @@ def import_pose_counting(root: str | Path, name: str, *, force: bool = False) ->
         if not videos:
             raise InputError("no pose sequence and no salient frame to import", path=root, hint=_HINT)
         txn.write("videos", videos)
-        txn.write("poses", pose_table(pose_ids, pose_arrays))
+        txn.write("poses", poses_table(pose_ids, pose_arrays, "corpus"))
         if segments:
             txn.write("segments", segments)
 

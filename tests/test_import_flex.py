@@ -11,14 +11,9 @@ import pytest
 import scipy.io
 
 from gymdata import store
-from importers.flex import (
-    FLEX21_JOINTS,
-    FLEX21_TO_BLAZEPOSE,
-    export_knowledge_graph,
-    import_flex,
-    read_knowledge_graph,
-    to_blazepose,
-)
+from gymdata.skeleton import FLEX21_JOINTS, FLEX21_TO_BLAZEPOSE
+from gymdata.skeleton import flex21_to_blazepose as to_blazepose
+from importers.flex import export_knowledge_graph, import_flex, read_knowledge_graph
 from tests.conftest import run_cli
 from tests.fakes.flex import write_flex
 from tests.importer_base import ImporterContract

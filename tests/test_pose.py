@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 import pytest
 from conftest import run_cli, write_video
 
-from gymdata import pose, store
+from gymdata import pose, pose_worker, store
 from gymdata.cache import ResultCache, content_hash, file_signature, result_key
-from gymdata.errors import DatasetNotFoundError
+from gymdata.errors import DatasetNotFoundError, InputError
 from gymdata.features import load_pose_sequences
 from gymdata.validate import check
 
@@ -110,7 +110,7 @@ def test_rerun_and_the_same_clip_under_another_name_cost_nothing(corpus, cache_d
     def no_mediapipe(*args, **kwargs):
         raise AssertionError("MediaPipe ran on a cached clip")
 
-    monkeypatch.setattr(pose, "estimate", no_mediapipe)
+    monkeypatch.setattr(pose_worker, "estimate", no_mediapipe)
     again = pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     assert (again.extracted, again.cached, again.up_to_date, again.failed) == (0, 4, 4, [])
     copy = pose.extract_poses("e", cache_dir=cache_dir, progress=False)
@@ -120,7 +120,7 @@ def test_rerun_and_the_same_clip_under_another_name_cost_nothing(corpus, cache_d
 
 def test_interrupted_run_resumes_without_recomputing(corpus, cache_dir, monkeypatch):
     ds = make_dataset("d", corpus, CLIPS)
-    real, calls = pose.estimate, []
+    real, calls = pose_worker.estimate, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
@@ -128,14 +128,14 @@ def test_interrupted_run_resumes_without_recomputing(corpus, cache_dir, monkeypa
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pose, "estimate", interrupted)
+    monkeypatch.setattr(pose_worker, "estimate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     done = poses_of(ds.reload())
     assert len(done) == 2  # the finished clips were committed, complete
     assert all(frames == list(range(n)) for vid, _, _, n in CLIPS if (frames := done.get(vid)) is not None)
     assert check(ds) == []
-    monkeypatch.setattr(pose, "estimate", real)
+    monkeypatch.setattr(pose_worker, "estimate", real)
     resumed = pose.extract_poses("d", cache_dir=cache_dir, progress=False)
     assert (resumed.extracted, resumed.up_to_date) == (2, 2)
     assert poses_of(ds.reload()) == {vid: list(range(n)) for vid, _, _, n in CLIPS}
@@ -218,10 +218,10 @@ def test_prefetch_passes_items_and_errors_and_stops():
 
     got = []
     with pytest.raises(ValueError, match="bad frame"):
-        got.extend(pose.prefetch(items()))
+        got.extend(pose_worker.prefetch(items()))
     assert got == [1, 2]
     before = threading.active_count()
-    gen = pose.prefetch(iter(range(10**6)), depth=2)
+    gen = pose_worker.prefetch(iter(range(10**6)), depth=2)
     assert next(gen) == 0
     gen.close()
     assert threading.active_count() <= before
@@ -266,6 +266,44 @@ def test_poses_table_from_arrays_conforms():
     np.testing.assert_array_equal(np.array(tbl.column("world").to_pylist()[2]), arrays["world"][2].reshape(-1))
     np.testing.assert_array_equal(np.array(tbl.column("landmarks").to_pylist()), arrays["landmarks"].reshape(3, -1))
     assert len(pose.poses_table([], [], SOURCE)) == 0
+
+
+def test_poses_table_from_corpus_arrays():
+    """Corpora ship (frames, joints, 3) arrays: frames 0.., NaN visibility, zeros or NaN = not detected."""
+    xyz = np.random.rand(4, 33, 3).astype(np.float32)
+    xyz[1] = 0.0
+    xyz[2] = np.nan
+    tbl = store.conform("poses", pose.poses_table(["a", "b"], [xyz, xyz[:1]], "corpus"))
+    assert tbl.column("video_id").to_pylist() == ["a"] * 4 + ["b"]
+    assert tbl.column("frame").to_pylist() == [0, 1, 2, 3, 0]
+    assert tbl.column("detected").to_pylist() == [True, False, False, True, True]
+    assert tbl.column("world").null_count == 5 and set(tbl.column("source").to_pylist()) == {"corpus"}
+    lm = np.array(tbl.column("landmarks").to_pylist()[0], np.float32).reshape(33, 4)
+    np.testing.assert_array_equal(lm[:, :3], xyz[0])
+    assert np.isnan(lm[:, 3]).all()
+    flex = pose.poses_table(["f"], [np.ones((2, 21, 3), np.float32)], "mocap", layout="flex21")
+    assert set(flex.column("layout").to_pylist()) == {"flex21"}
+    assert len(flex.column("landmarks").to_pylist()[0]) == 84
+    with pytest.raises(ValueError, match="expected"):
+        pose.poses_table(["f"], [np.ones((2, 21, 3), np.float32)], "mocap")  # 21 joints are not blazepose33
+
+
+def test_file_poses_are_the_cached_clip_result(corpus, cache_dir):
+    """Poses of one video file: the same rows as gymdata pose gives its clip, from the shared cache."""
+    ds = make_dataset("d", corpus, CLIPS[:1])
+    pose.extract_poses("d", cache_dir=cache_dir, progress=False)
+    got = pose.file_poses(corpus / "a.mp4", cache_dir=cache_dir)
+    assert got.info.num_frames == 12 and got.params.source == SOURCE
+    rows = ds.reload().read("poses")
+    np.testing.assert_array_equal(got.frames, rows.column("frame").to_numpy())
+    np.testing.assert_array_equal(got.landmarks.reshape(12, -1), np.array(rows.column("landmarks").to_pylist()))
+    lm, det = got.dense()
+    assert lm.shape == (12, 33, 4) and det.shape == (12,) and not det.any()
+    sampled = pose.file_poses(corpus / "a.mp4", frames=4, cache_dir=cache_dir)
+    assert sampled.frames.tolist() == [0, 4, 7, 11] and sampled.params.frames == 4
+    assert pose.file_poses(corpus / "a.mp4", frames=50, cache_dir=cache_dir).params.frames is None  # short: whole
+    with pytest.raises(InputError):
+        pose.file_poses(corpus / "missing.mp4", cache_dir=cache_dir)
 
 
 def test_cache_keys_by_content_and_memo(tmp_path):

@@ -20,7 +20,7 @@ import numpy as np
 import openpyxl
 import pytest
 
-from gymdata import sample
+from gymdata.layouts import alexgym as alex_layout
 from gymdata.sample import CRITERIA, generate_sample
 
 SMALL = {"seed": 0, "subjects": 2, "takes": 1, "reps": (2, 3)}
@@ -92,7 +92,7 @@ def test_failure_leaves_no_temporary_folder(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sample, "_write_xlsx", broken)
+    monkeypatch.setattr(alex_layout, "write_sheet", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         generate_sample(tmp_path / "out", subjects=1, takes=1, reps=(1, 1), exercises=("squat",), fps=10, size=64)
     assert list(tmp_path.iterdir()) == []

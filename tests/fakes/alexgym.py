@@ -9,19 +9,22 @@ spelled ``Squat``/``Deadlift``/``lunges``, one row per repetition with ``NumIdx`
 (``Squat_frames``, ``Deadlift_Frames``, ``lunges_Frames``) holding ``{video}_idx_{NumIdx}_{i}.jpg``
 for i = 1..16, and ``front_pose_*.json``/``lat_pose_*.json`` lists aligned with the rows, each entry
 16 x 33 x 3 with some all-zero (undetected) frames.
+
+What is faked (rows, names, quirks) is decided here; the files are written by the one writer of the
+layout, :mod:`gymdata.layouts.alexgym`, which the sample generator and the exporter use too.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from gymdata.layouts import alexgym as layout
+
 NBSP = "\xa0"
-FRAMES = 16
+FRAMES = layout.FRAMES_PER_REP
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,7 @@ def _exercise(sheet: str, action: str, folder: str, cls: int, crit: list[tuple[s
     lat = [c for c, _ in crit if view[c] == "lateral"]
     pf = sum(p for c, p in crit if view[c] == "frontal")
     pl = sum(p for c, p in crit if view[c] == "lateral")
-    columns = (["Num Video Frontal", "Num Video Lateral", "NumIdx", "Action"] + front
-               + [f"Score: Frontal( - / {pf:g})"] + lat
-               + [f"Score: Lateral ( - / {pl:g})", f"Total Score - /{pf + pl:g}", "class", "rating"])
+    columns = layout.sheet_columns(front, lat, {"frontal": pf, "lateral": pl, "total": pf + pl})
     return Exercise(sheet, action, folder, cls, columns, {c: (view[c], p) for c, p in crit})
 
 
@@ -71,18 +72,6 @@ def _jpeg(width: int, height: int, shade: int) -> bytes:
     ok, buf = cv2.imencode(".jpg", img)
     assert ok
     return buf.tobytes()
-
-
-def _write_xlsx(path: Path, columns: list[str], rows: list[list]) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Sheet1"
-    ws.append(columns)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
 
 
 def write_alexgym(root: Path, *, exercises: tuple[str, ...] = ("squat", "deadlift", "lunges"),
@@ -124,30 +113,29 @@ def write_alexgym(root: Path, *, exercises: tuple[str, ...] = ("squat", "deadlif
                 row = []
                 for col in ex.columns:
                     if col in values:
-                        row.append(_cell(values[col]))
+                        row.append(layout.cell(values[col]))
                     elif col.startswith("Score: Frontal"):
-                        row.append(_cell(pf))
+                        row.append(layout.cell(pf))
                     elif col.startswith("Score: Lateral"):
-                        row.append(_cell(pl))
+                        row.append(layout.cell(pl))
                     elif col.startswith("Total Score"):
-                        row.append(_cell(pf + pl))
+                        row.append(layout.cell(pf + pl))
                     else:
                         row.append({"Num Video Frontal": vf, "Num Video Lateral": vl, "NumIdx": idx,
                                     "Action": ex.action, "class": ex.cls, "rating": int(rng.integers(1, 6))}[col])
                 rows.append(row)
                 for v, data in ((vf, frontal_jpg), (vl, lateral_jpg)):
                     for i in range(1, FRAMES + 1):
-                        (folder / f"{v}_idx_{idx}_{i}.jpg").write_bytes(data)
+                        (folder / layout.frame_name(v, idx, i)).write_bytes(data)
                 front.append(rng.random((FRAMES, 33, 3)).round(6))
                 lat.append(rng.random((FRAMES, 33, 3)).round(6))
         for poses in (front, lat):  # undetected frames are stored as zeros
             for _ in range(zero_frames):
                 poses[int(rng.integers(len(poses)))][int(rng.integers(FRAMES))] = 0.0
             expected["undetected"] += sum(int(not p[f].any()) for p in poses for f in range(FRAMES))
-        _write_xlsx(root / f"{ex.sheet}.xlsx", ex.columns, rows)
-        for prefix, poses in (("front_pose", front), ("lat_pose", lat)):
-            with open(root / f"{prefix}_{ex.sheet}.json", "w") as fh:
-                json.dump([p.tolist() for p in poses], fh)
+        layout.write_sheet(root / f"{ex.sheet}.xlsx", ex.columns, rows)
+        for view, poses in (("frontal", front), ("lateral", lat)):
+            layout.write_poses(root / layout.pose_file(ex.sheet, view), poses)
         n = len(rows)
         expected["rows"] += n
         expected["videos"] += 2 * n
@@ -155,12 +143,5 @@ def write_alexgym(root: Path, *, exercises: tuple[str, ...] = ("squat", "deadlif
         expected["scores"] += 4 * n  # frontal, lateral, and total on both clips
         expected["poses"] += 2 * n * FRAMES
     if subjects:
-        with open(root / "subjects.csv", "w", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["Num Video Frontal", "Num Video Lateral", "subject"])
-            w.writerows(subject_rows)
+        layout.write_subjects(root / layout.SUBJECTS_FILE, subject_rows)
     return expected
-
-
-def _cell(x: float) -> int | float:
-    return int(x) if float(x).is_integer() else float(x)
