@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-
-_L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 11, 12, 23, 24
-
-
-#: Left/right landmark pairs whose midpoint and distance are features (shoulders .. ankles).
-_PAIRS = ((11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28))
+from gymdata.skeleton import (INDEX, LANDMARK_NAMES, LEFT_HIP, LEFT_SHOULDER, LIMB_PAIRS, NOSE, RIGHT_HIP,
+                              RIGHT_SHOULDER)
 
 
-_NOSE = 0
+def _mirrored(name: str) -> str:
+    """The landmark's mirror image: left <-> right (the nose is its own; MediaPipe's mouth_left and
+    mouth_right are a pair too)."""
+    for a, b in (("left", "right"), ("right", "left")):
+        if a in name:
+            return name.replace(a, b)
+    return name
 
 
 def valid_frames(landmarks: np.ndarray) -> np.ndarray:
@@ -99,12 +101,12 @@ def mirror_features(landmarks: np.ndarray, width: float | None = None, height: f
     xy = isotropic_xy(lm, width, height)
     if valid.sum() < 2:
         return np.zeros((len(lm), 1)), valid
-    hip = (xy[:, _L_HIP] + xy[:, _R_HIP]) / 2
-    torso = np.linalg.norm((xy[:, _L_SHOULDER] + xy[:, _R_SHOULDER]) / 2 - hip, axis=-1)
+    hip = (xy[:, LEFT_HIP] + xy[:, RIGHT_HIP]) / 2
+    torso = np.linalg.norm((xy[:, LEFT_SHOULDER] + xy[:, RIGHT_SHOULDER]) / 2 - hip, axis=-1)
     scale = max(float(np.median(torso[valid])), 1e-3)
     q = (xy - hip[:, None]) / scale
-    cols = [q[:, _NOSE]]
-    for left, right in _PAIRS:
+    cols = [q[:, NOSE]]
+    for left, right in LIMB_PAIRS:
         cols.append((q[:, left] + q[:, right]) / 2)
         cols.append(np.linalg.norm(q[:, left] - q[:, right], axis=-1, keepdims=True))
     angles, _ = angle_features(xy)
@@ -116,7 +118,7 @@ VIEWS = ("minmax", "centred", "angles")
 
 
 #: BlazePose index of each landmark's mirror image (left <-> right).
-MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [j for i in range(11, 33, 2) for j in (i + 1, i)])
+MIRROR = np.array([INDEX[_mirrored(name)] for name in LANDMARK_NAMES])
 
 
 def minmax(landmarks: np.ndarray) -> np.ndarray:
@@ -136,8 +138,8 @@ def mirror(norm: np.ndarray) -> np.ndarray:
 def view_features(norm: np.ndarray) -> dict[str, np.ndarray]:
     """The three per-frame views of min-max normalised poses ``(T, 33, 3)`` (module docstring)."""
     xy = norm[..., :2]
-    hip = (xy[:, 23] + xy[:, 24]) / 2
-    torso = np.linalg.norm((xy[:, 11] + xy[:, 12]) / 2 - hip, axis=-1)
+    hip = (xy[:, LEFT_HIP] + xy[:, RIGHT_HIP]) / 2
+    torso = np.linalg.norm((xy[:, LEFT_SHOULDER] + xy[:, RIGHT_SHOULDER]) / 2 - hip, axis=-1)
     centred = (xy - hip[:, None]) / np.maximum(torso, 1e-3)[:, None, None]
     angles, _ = angle_features(xy)
     return {"minmax": norm.reshape(len(norm), -1), "centred": centred.reshape(len(norm), -1), "angles": angles}

@@ -159,7 +159,7 @@ def write_segments(ds: store.Dataset, results: Mapping[str, CountResult]) -> int
 
 def video_poses(path: str | Path, frames: int | None = None, cache_dir: str | Path | None = None
                 ) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Landmarks of one video file through :func:`gymdata.pose.extract_clip` (cached by content).
+    """Landmarks of one video file through :func:`gymdata.pose.file_poses` (cached by content).
 
     Args:
         path: The video file.
@@ -173,20 +173,12 @@ def video_poses(path: str | Path, frames: int | None = None, cache_dir: str | Pa
     Raises:
         InputError, CorruptMediaError: If the file cannot be read.
     """
-    from gymdata.cache import file_signature
-    from gymdata.media import probe_video
-    from gymdata.pose import ClipJob, PoseParams, default_cache_dir, extract_clip
+    from gymdata.pose import file_poses
 
-    path = Path(path)
-    info = probe_video(path)
-    if frames is not None and frames < 2:
+    if frames is not None and frames < 2:  # a period needs two frames at least
         raise InputError(f"--frames must be at least 2, not {frames}")
-    params = PoseParams(frames if frames and frames < info.num_frames else None)
-    files = (str(path.absolute()),)
-    job = ClipJob(path.stem, files, "video", info.num_frames, params, str(cache_dir or default_cache_dir()),
-                  file_signature(files))
-    arrays = extract_clip(job).arrays
-    return info.asdict(), np.asarray(arrays["frames"]), np.asarray(arrays["landmarks"])
+    poses = file_poses(path, frames=frames, cache_dir=cache_dir)
+    return poses.info.asdict(), poses.frames, poses.landmarks
 
 
 def count_video(path: str | Path, counter=None, *, exercise: str | None = None, frames: int | None = None,

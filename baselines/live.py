@@ -42,7 +42,7 @@ def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, w
     import cv2
 
     from baselines.counting import PeriodicCounter
-    from exporters import resize_frame
+    from gymdata.media import resize_frame
     from gymdata.logs import quiet_native_stderr
     from gymdata.pose import _estimator  # the process's MediaPipe Pose, built once (video mode here)
 

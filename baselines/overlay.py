@@ -9,15 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gymdata.skeleton import SKELETON_EDGES
+
 _GREEN, _RED, _WHITE, _AMBER = (60, 200, 60), (230, 60, 50), (240, 240, 240), (255, 190, 0)
-
-
-#: BlazePose skeleton edges (as MediaPipe draws them).
-POSE_CONNECTIONS = (
-    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13), (13, 15),
-    (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
-    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28), (27, 29), (28, 30), (29, 31),
-    (30, 32), (27, 31), (28, 32))
 
 
 #: Landmarks drawn from this visibility on (NaN visibility: drawn).
@@ -36,7 +30,7 @@ def draw_skeleton(rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
     ok = np.isfinite(pts).all(1) & (vis >= DRAW_VISIBILITY)
     pts = np.nan_to_num(pts).round().astype(int)
     thick = max(2, round(h / 300))
-    for a, b in POSE_CONNECTIONS:
+    for a, b in SKELETON_EDGES:
         if ok[a] and ok[b]:
             cv2.line(rgb, tuple(pts[a]), tuple(pts[b]), _WHITE, thick, cv2.LINE_AA)
     for i in np.flatnonzero(ok):

@@ -3,7 +3,7 @@ report; the live loop is :mod:`baselines.live`, drawing :mod:`baselines.overlay`
 :mod:`baselines.deploy`, the commands :mod:`baselines.cli`.
 
 ``gymdata score VIDEO [VIDEO2] --run RUN``: BlazePose landmarks for every frame
-(:func:`gymdata.pose.extract_clip`, video mode, content-cached), the model's inputs sampled
+(:func:`gymdata.pose.file_poses`, video mode, content-cached), the model's inputs sampled
 uniformly over the clip (T frames, the run's size), the model, and:
 
 * a JSON report: the exercise recognised and its confidence, every criterion of that exercise
@@ -139,26 +139,6 @@ def mean_verdict(verdicts: list[dict], scorer: Scorer) -> dict:
 # A video file
 # --------------------------------------------------------------------------------------------
 
-def clip_poses(path: Path, num_frames: int) -> dict[str, np.ndarray]:
-    """Landmarks of every frame of a video (MediaPipe, video mode), through the pose cache.
-
-    Returns:
-        ``landmarks`` (N, 33, 4) (zeros where no person) and ``detected`` (N,), indexed by frame.
-    """
-    from gymdata.cache import file_signature
-    from gymdata.pose import ClipJob, PoseParams, default_cache_dir, extract_clip
-
-    job = ClipJob(path.name, (str(path),), "video", num_frames, PoseParams(None), str(default_cache_dir()),
-                  file_signature([path]))
-    arrays = extract_clip(job).arrays
-    n = max(num_frames, int(arrays["frames"].max()) + 1 if len(arrays["frames"]) else 0)
-    lm = np.zeros((n, 33, 4), np.float32)
-    det = np.zeros(n, bool)
-    lm[arrays["frames"]] = arrays["landmarks"]
-    det[arrays["frames"]] = arrays["detected"]
-    return {"landmarks": lm, "detected": det}
-
-
 def count_repetitions(landmarks: np.ndarray, info, exercise: str | None, counter_run: str | None = None):
     """Repetitions of a clip by :mod:`baselines.counting` (a trained ``gmm`` run, or the
     label-free periodic counter); a ``CountResult``."""
@@ -179,7 +159,7 @@ def window_indices(n: int, t: int, start: int = 0, end: int | None = None) -> np
 
 
 def _video_frames(path: Path, indices: np.ndarray, size: int) -> np.ndarray:
-    from exporters import resize_frame
+    from gymdata.media import resize_frame
     from gymdata.media import iter_video
 
     frames = {i: resize_frame(rgb, size) for i, rgb in iter_video(path, sorted(set(indices.tolist())))}
@@ -199,6 +179,7 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
         InputError: On a wrong number of videos or an unreadable file.
     """
     from gymdata.media import probe_video
+    from gymdata.pose import file_poses
 
     scorer = Scorer(run, device)
     paths = [Path(v) for v in videos]
@@ -212,7 +193,7 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
             raise InputError(f"the video has {info.num_frames} frame(s): too short to judge an exercise", path=p,
                              hint="give a clip of at least one repetition")
     t0 = time.perf_counter()
-    poses = [clip_poses(p, info.num_frames) for p, info in zip(paths, infos)]
+    poses = [dict(zip(("landmarks", "detected"), file_poses(p, info=info).dense())) for p, info in zip(paths, infos)]
     pose_s = time.perf_counter() - t0
     for p, pose in zip(paths, poses):
         # no verdict without a person: the model would still print one, with confidence
