@@ -53,7 +53,10 @@ def train_options(lr: float, batch_size: int = 16, views: str = "frontal,lateral
                               "metric (Hamming loss, or score MAE; ties broken by the loss) or its loss."),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-            click.option("--workers", type=int, default=None, help="Batch reader threads (default 6 on CUDA, 0 on CPU)."),
+            # threads, not processes: -j (worker processes) does not apply; "workers" stays the
+            # run config's key so that older runs resume
+            click.option("--loader-threads", "workers", type=int, default=None,
+                         help="Batch reader threads (default 6 on CUDA, 0 on CPU)."),
             click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA."),
             click.option("--run-id", help="Name of the run folder (default <model>-<export>-<time>)."),
             click.option("--resume", "resume", metavar="RUN", help="Continue an interrupted run (its config is reused)."),

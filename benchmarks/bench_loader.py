@@ -16,8 +16,8 @@ Measures, for an ``arrays`` export (built here, from the sample generator or syn
 
 Run (prints a table and writes JSON with ``--json``)::
 
-    python benchmarks/bench_loader.py --workers 0,1,2                  # CPU only, this machine
-    python benchmarks/bench_loader.py --workers 0,2,4,8 --device cuda  # on a GPU machine
+    python benchmarks/bench_loader.py --loader-workers 0,1,2                  # CPU only, this machine
+    python benchmarks/bench_loader.py --loader-workers 0,2,4,8 --device cuda  # on a GPU machine
     python benchmarks/bench_loader.py --source synthetic --device cuda # without PyAV/openpyxl
 
 Nothing is downloaded: ``r3d_18`` is built without pretrained weights (the step time does not
@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export", type=Path, help="an existing arrays export (default: build one from the sample)")
     parser.add_argument("--workdir", type=Path, help="build the export here and keep it (default: a temporary folder)")
-    parser.add_argument("--workers", default="0,1,2", help="DataLoader worker counts to try, comma-separated")
+    parser.add_argument("--loader-workers", default="0,1,2",
+                        help="DataLoader worker process counts to try, comma-separated")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per worker count")
     parser.add_argument("--views", default="frontal,lateral")
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--units", type=int, default=160, help="repetitions (x 2 views) of the synthetic source")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--build-workers", type=int, default=2, help="processes decoding the export")
+    parser.add_argument("-j", "--jobs", "--build-workers", dest="build_workers", type=int, default=2,
+                        help="worker processes decoding the export")
     parser.add_argument("--device", default="cpu", help="cuda: also time the r3d_18 training step")
     parser.add_argument("--steps", type=int, default=10, help="timed GPU steps")
     parser.add_argument("--frozen", action="store_true",
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> dict:
         meta = json.loads((export / "meta.json").read_text())
         results = {"export": {k: meta[k] for k in ("clips", "units", "frames", "size")},
                    "device": torch.cuda.get_device_name() if cuda else "cpu", "cpus": os.cpu_count(), "loader": []}
-        for w in (int(x) for x in args.workers.split(",")):
+        for w in (int(x) for x in args.loader_workers.split(",")):
             results["loader"].append(measure_loader(export, w, args.batch, args.epochs, views, pin=cuda))
     if cuda:
         step = measure_gpu_step(args.batch, meta["frames"], meta["size"], len(views), args.steps, args.device,
