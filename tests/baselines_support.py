@@ -1,6 +1,7 @@
 """A tiny, learnable ``arrays`` export written with the format's own writer (:mod:`gymdata.arrays`:
 clips.parquet, meta.json, video.npy, poses.npy, pose_valid.npy) from made-up clips, for the
-baseline tests: two exercises with 3 and 2 criteria, two views per unit, train/val/test parts.
+baseline tests: two exercises with 3 and 2 criteria, two views per unit, train/val/test parts
+(and :class:`TinyStream`, a small stand-in for r3d_18).
 
 Every criterion verdict is drawn at random and written into the inputs: in the pose, as a
 landmark's x position; in the video, as the brightness of a band of the frames. The score is the
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
 from gymdata import arrays
 
@@ -60,3 +62,16 @@ def write_export(out: Path, *, units: int = 24, frames: int = 4, size: int = 16,
                   score_name="total", views=["frontal", "lateral"], rows=len(rows), video=True, poses=True,
                   pose_valid=np.ones((len(rows), frames), bool), pose_clips=len(rows))
     return out
+
+
+class TinyStream(nn.Module):
+    """Stands in for r3d_18 in the training tests (same input, same 512-d output, 1/10,000 of its
+    66M parameters for two views, whose Adam steps and checkpoints take seconds on a CPU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv3d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1))
+        self.fc = nn.Linear(8, 512)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))

@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from baselines import metrics, resnet3d, vcoach
 from baselines.nets import LabelSpace
 from baselines.runs import runs_root
 from baselines.training import read_metrics
 from gymdata.arrays import ExportUnits
-from tests.baselines_support import CRITERIA, EXERCISES, write_export
+from tests.baselines_support import CRITERIA, EXERCISES, TinyStream, write_export
 from tests.conftest import run_cli
 
 # per model: extra options that keep it tiny and fast on one CPU core
@@ -32,19 +31,6 @@ MODELS = {
 @pytest.fixture(scope="module")
 def export(tmp_path_factory) -> Path:
     return write_export(tmp_path_factory.mktemp("export") / "arrays")
-
-
-class TinyStream(nn.Module):
-    """Stands in for r3d_18 in the training tests (same input, same 512-d output, 1/10,000 of its
-    66M parameters for two views, whose Adam steps and checkpoints take seconds on a CPU)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv3d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1))
-        self.fc = nn.Linear(8, 512)
-
-    def forward(self, x):
-        return self.fc(self.conv(x).flatten(1))
 
 
 @pytest.fixture
