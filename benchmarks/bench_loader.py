@@ -44,24 +44,32 @@ from torch.utils.data import DataLoader
 def build_export(workdir: Path, subjects: int, size: int, frames: int, workers: int) -> Path:
     """Generate the sample corpus, import its ALEX-GYM-1 layout, split it, export arrays."""
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
-    from exporters.torch_arrays import exporter
-    from gymdata import store
     from gymdata.sample import generate_sample
-    from gymdata.splits import make_split
     from importers.alexgym import import_alexgym
 
     t0 = time.perf_counter()
     generate_sample(workdir / "sample", seed=0, subjects=subjects, takes=2, size=size)
     t1 = time.perf_counter()
     import_alexgym(workdir / "sample" / "alex-gym-1", "bench")
-    ds = store.open_dataset("bench")
-    make_split(ds)
+    return split_and_export(workdir, workers, frames, size, f"sample {t1 - t0:.0f}s, import", t0)
+
+
+def split_and_export(workdir: Path, workers: int, frames: int, size: int, built: str, t0: float) -> Path:
+    """Split the ``bench`` dataset and export it as arrays into ``workdir/arrays``; prints the times
+    (``built``: what came before, since ``t0``)."""
+    from exporters.torch_arrays import exporter
+    from gymdata import store
+    from gymdata.splits import make_split
+
+    make_split(store.open_dataset("bench"))
+    t1 = time.perf_counter()
+    result = exporter(store.open_dataset("bench"), workdir / "arrays", workers=workers, progress=False,
+                      frames=frames, size=size)
     t2 = time.perf_counter()
-    result = exporter(ds, workdir / "arrays", workers=workers, progress=False, frames=frames, size=size)
-    t3 = time.perf_counter()
-    print(f"built the export in {t3 - t0:.0f}s (sample {t1 - t0:.0f}s, import+split {t2 - t1:.0f}s, "
-          f"decode+write {t3 - t2:.1f}s: {result.clips / (t3 - t2):.0f} clips/s): {result}", file=sys.stderr)
+    print(f"built the export in {t2 - t0:.0f}s ({built}+split {t1 - t0:.0f}s, decode+write {t2 - t1:.1f}s: "
+          f"{result.clips / (t2 - t1):.0f} clips/s with {workers} workers): {result}", file=sys.stderr)
     return workdir / "arrays"
+
 
 
 def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: int) -> Path:
@@ -73,9 +81,7 @@ def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: 
     import cv2
 
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
-    from exporters.torch_arrays import exporter
     from gymdata import store
-    from gymdata.splits import make_split
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -108,14 +114,7 @@ def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: 
         txn.write("criteria", criteria)
         txn.write("scores", scores)
         txn.set_source("synthetic", root=str(root))
-    ds = store.open_dataset("bench")
-    make_split(ds)
-    t1 = time.perf_counter()
-    result = exporter(ds, workdir / "arrays", workers=workers, progress=False, frames=frames, size=size)
-    t2 = time.perf_counter()
-    print(f"built the export in {t2 - t0:.0f}s (corpus {t1 - t0:.0f}s, decode+write {t2 - t1:.1f}s: "
-          f"{result.clips / (t2 - t1):.0f} clips/s with {workers} workers): {result}", file=sys.stderr)
-    return workdir / "arrays"
+    return split_and_export(workdir, workers, frames, size, "corpus", t0)
 
 
 def measure_loader(export: Path, workers: int, batch: int, epochs: int, views: tuple[str, ...],
