@@ -144,6 +144,7 @@ def save_run(run_id: str, config: Mapping[str, Any], metrics: Mapping[str, Any],
 
 
 def json_default(obj: Any) -> Any:
+    """``json.dumps``' ``default=`` for run files: NumPy scalars as numbers, NaN as null."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, float) and math.isnan(obj):
@@ -152,6 +153,7 @@ def json_default(obj: Any) -> Any:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` ``obj`` to ``path`` atomically (a checkpoint is whole or absent)."""
     import io
 
     # serialised in memory, written as plain bytes: a full disk is an OSError naming the file
