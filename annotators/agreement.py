@@ -41,14 +41,17 @@ CORPUS_RATER = labels.CORPUS_RATER
 
 
 def cohen_kappa(a: Sequence, b: Sequence) -> float:
-    """Cohen's kappa of two raters' categorical labels of the same items (NaN if undefined)."""
-    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    """Cohen's kappa of two raters' categorical labels of the same items (scikit-learn's
+    ``cohen_kappa_score``); NaN if undefined (no items, or one category only: chance agreement 1)."""
+    from sklearn.metrics import cohen_kappa_score
+
     if len(a) == 0 or len(a) != len(b):
         return math.nan
-    cats = sorted(set(a) | set(b), key=str)
-    po = float(np.mean(a == b))
-    pe = sum(float(np.mean(a == c)) * float(np.mean(b == c)) for c in cats)
-    return math.nan if pe >= 1.0 else (po - pe) / (1.0 - pe)
+    # categories as integer codes (equal values, one code): scikit-learn wants one label type
+    codes, cats = pd.factorize(pd.Series(list(a) + list(b), dtype=object))
+    if len(cats) < 2:
+        return math.nan
+    return float(cohen_kappa_score(codes[:len(a)], codes[len(a):]))
 
 
 def fleiss_kappa(ratings: np.ndarray) -> float:

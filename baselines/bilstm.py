@@ -19,7 +19,8 @@ import click
 import torch
 from torch import nn
 
-from baselines.training import LabelSpace, Net, run_train_command, train_options
+from baselines.cli import run_train_command, train_options
+from baselines.nets import LabelSpace, Net
 from gymdata.errors import InputError
 
 DEFAULTS = {"hidden": 128, "dense": [128, 64], "dropout": 0.3}

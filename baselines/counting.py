@@ -1,12 +1,11 @@
-"""Repetition counting from poses: a label-free periodic counter, shared results, metrics, runs,
-and the ``gymdata count`` command.
+"""Repetition counting from poses: the label-free periodic counter, counting from a per-frame
+state score, the shared result type and RepCount's metrics.
 
-Two counters produce the same :class:`CountResult` (a count, repetition segments and A/R state
-runs, frames 0-based and inclusive):
+Two kinds of counters produce the same :class:`CountResult` (a count, repetition segments and A/R
+state runs, frames 0-based and inclusive):
 
 * :class:`PeriodicCounter` (here) needs no labels. It turns each frame's landmarks into
-  mirror-invariant features (torso-normalised positions of left/right joint pairs as their midpoint
-  and their distance, joint angles as the mean and the difference of the two sides), high-passes
+  mirror-invariant features (:func:`baselines.counter_features.mirror_features`), high-passes
   them, takes the dominant principal component as a 1-D motion signal, finds its period from the
   autocorrelation, and counts the peaks that stand out from their neighbourhood and from the
   clip's typical repetition. Repetitions point away from the rest pose: the side the signal dwells
@@ -14,30 +13,18 @@ runs, frames 0-based and inclusive):
   curl (left, then right) one repetition per side and survives MediaPipe's left/right swaps in side
   views. A clip too short for two periods can still hold one repetition; a clip whose motion stays
   below ``min_amplitude`` (a plank, a still camera) counts 0.
-* :class:`baselines.gmm.GMMCounter` learns Active (A) / Resting (R) frame states from labelled
-  clips ("one-shot": one clip of an exercise is enough) and counts R -> A -> R transitions;
-  :class:`baselines.poserac.PoseRACCounter` (learned) does the same with small networks. Both give
-  a per-frame state score that :func:`count_states` fuses with the periodic counter's motion
-  signal (:func:`fuse_scores`) and reads repetitions from.
+* Trained counters (:class:`StateCounter`: :class:`baselines.gmm.GMMCounter`, learned from
+  Active (A) / Resting (R) frames, "one-shot": one clip of an exercise is enough, and
+  :class:`baselines.poserac.PoseRACCounter`, small networks) give a per-frame state score that
+  :func:`count_states` fuses with the periodic counter's motion signal (:func:`fuse_scores`) and
+  reads R -> A -> R transitions from.
 
 States: ``A`` marks the active part of each repetition (the half of it farthest from the rest
 pose), ``R`` everything else, so each repetition contains exactly one R -> A -> R.
 
-Runs (trained models) live in ``$GYMDATA_HOME/runs/<run-id>/``::
-
-    config.json    {"model": "gmm", "run_id", "created_at", "dataset", "params": {...}, ...}
-    metrics.json   what training measured (per exercise: frames, clips, counting MAE/OBO ...)
-    model.npz      the fitted parameters (numpy arrays only: no pickle)
-
-``<run-id>`` is ``<model>-<dataset>-<UTC yyyymmdd-HHMMSS>`` (a ``-2``, ``-3`` ... suffix keeps it
-unique); :func:`run_path` accepts an id or a folder.
-
-``gymdata count NAME|VIDEO [--run RUN] [--write]`` counts every clip of a dataset (from its
-``poses`` table) or one video file (pose extraction through :mod:`gymdata.pose`, cached by content).
-With ``--write`` the repetitions (kind ``repetition``, label ``rep``) and states (kind ``state``,
-labels ``A``/``R``) go to the ``segments`` table with origin ``model`` and annotator = the run id
-(GMM) or ``periodic`` (label-free), replacing that annotator's earlier segments of the same clips in
-one atomic transaction.
+Where the rest lives: run folders in :mod:`baselines.runs`, datasets, video files, true counts
+and ``count --write`` in :mod:`baselines.counting_data`, the ``gymdata count`` command in
+:mod:`baselines.cli`.
 
 Metrics are RepCount's: MAE = mean(|round(pred) - gt| / gt), OBO = share of clips with
 |round(pred) - gt| <= 1 (clips with gt = 0 are left out of MAE and kept in OBO).
@@ -45,39 +32,25 @@ Metrics are RepCount's: MAE = mean(|round(pred) - gt| / gt), OBO = share of clip
 
 from __future__ import annotations
 
-import datetime as dt
-import errno
 import itertools
-import json
-import zipfile
 import math
-import os
-import re
-import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import find_peaks
 
-from gymdata import labels, store
 from gymdata.errors import InputError
-from gymdata.output import emit, json_option
+from baselines.counter_features import interpolate, mirror_features, valid_frames
 
 #: Frames per second assumed when a clip does not say (the usual web-video rate).
 DEFAULT_FPS = 30.0
 #: Annotator of the label-free counter's segments.
 PERIODIC = "periodic"
-
-_L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 11, 12, 23, 24
-#: Left/right landmark pairs whose midpoint and distance are features (shoulders .. ankles).
-_PAIRS = ((11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28))
-_NOSE = 0
-
 
 # --------------------------------------------------------------------------------------------
 # Results and metrics
@@ -145,98 +118,6 @@ def reps_from_states(states: Sequence[tuple[int, int, str]]) -> list[tuple[int, 
     """Repetitions as the A runs that have an R run on both sides (R -> A -> R)."""
     return [(s, e) for i, (s, e, lab) in enumerate(states)
             if lab == "A" and 0 < i < len(states) - 1 and states[i - 1][2] == "R" and states[i + 1][2] == "R"]
-
-
-# --------------------------------------------------------------------------------------------
-# Pose features
-# --------------------------------------------------------------------------------------------
-
-def valid_frames(landmarks: np.ndarray) -> np.ndarray:
-    """Frames with a person: finite landmarks, not all zero (how MediaPipe output marks a miss)."""
-    xyz = np.asarray(landmarks)[..., :3]
-    return np.isfinite(xyz).all(axis=(-1, -2)) & (xyz != 0).any(axis=(-1, -2))
-
-
-def interpolate(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Fill the rows of ``values (T, D)`` where ``valid`` is false by linear interpolation over
-    time (nearest valid row at the ends)."""
-    t = np.arange(len(values))
-    if valid.all():
-        return values
-    out = np.empty_like(values)
-    for j in range(values.shape[1]):
-        out[:, j] = np.interp(t, t[valid], values[valid, j])
-    return out
-
-
-def isotropic_xy(landmarks: np.ndarray, width: float | None = None, height: float | None = None) -> np.ndarray:
-    """Image x, y with x rescaled by width / height, so that both share a unit and angles are
-    true angles (unchanged when the frame size is unknown)."""
-    xy = np.asarray(landmarks, np.float64)[..., :2].copy()
-    if width and height:
-        xy[..., 0] *= width / height
-    return xy
-
-
-def angle_features(xy: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Joint angles (radians) from :func:`gymdata.features.joint_angles`, made mirror-invariant:
-    the mean and the absolute difference of each left/right pair, plus the unpaired ones.
-
-    Args:
-        xy: ``(T, 33, 2|3)`` positions in a shared unit.
-
-    Returns:
-        ``(T, K)`` features and their names.
-    """
-    from gymdata.features import JOINT_ANGLES, joint_angles
-
-    ang = np.deg2rad(joint_angles(np.ascontiguousarray(xy, np.float32)).numpy().astype(np.float64))
-    names = list(JOINT_ANGLES)
-    cols, out_names = [], []
-    for i, name in enumerate(names):
-        if name.startswith("left_") and f"right_{name[5:]}" in names:
-            j = names.index(f"right_{name[5:]}")
-            cols += [(ang[:, i] + ang[:, j]) / 2, np.abs(ang[:, i] - ang[:, j])]
-            out_names += [f"{name[5:]}_mean", f"{name[5:]}_diff"]
-        elif not name.startswith("right_"):
-            cols.append(ang[:, i])
-            out_names.append(name)
-    return np.stack(cols, axis=1), out_names
-
-
-def mirror_features(landmarks: np.ndarray, width: float | None = None, height: float | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame mirror-invariant pose features for counting.
-
-    Positions are centred on the hip midpoint and divided by the clip's median torso length (one
-    scale per clip: a per-frame scale would add its own noise). Unlike
-    :func:`gymdata.features.normalize_landmarks` nothing is rotated: in side views the hip vector
-    is too short to give a stable angle.
-
-    Args:
-        landmarks: ``(T, 33, >=2)`` image-normalised landmarks (zeros where no person was found).
-        width, height: Frame size, for :func:`isotropic_xy`.
-
-    Returns:
-        ``(T, D)`` features (invalid frames interpolated) and the ``(T,)`` mask of valid frames. With
-        fewer than 2 valid frames the features are all zeros.
-    """
-    lm = np.asarray(landmarks)
-    valid = valid_frames(lm)
-    xy = isotropic_xy(lm, width, height)
-    if valid.sum() < 2:
-        return np.zeros((len(lm), 1)), valid
-    hip = (xy[:, _L_HIP] + xy[:, _R_HIP]) / 2
-    torso = np.linalg.norm((xy[:, _L_SHOULDER] + xy[:, _R_SHOULDER]) / 2 - hip, axis=-1)
-    scale = max(float(np.median(torso[valid])), 1e-3)
-    q = (xy - hip[:, None]) / scale
-    cols = [q[:, _NOSE]]
-    for left, right in _PAIRS:
-        cols.append((q[:, left] + q[:, right]) / 2)
-        cols.append(np.linalg.norm(q[:, left] - q[:, right], axis=-1, keepdims=True))
-    angles, _ = angle_features(xy)
-    feats = np.concatenate([*cols, angles], axis=1)
-    return interpolate(feats, valid), valid
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,62 +579,8 @@ def count_consensus(score: np.ndarray, fps: float | None, counter: str, params: 
 
 
 # --------------------------------------------------------------------------------------------
-# Runs
+# Trained counters: the shared base
 # --------------------------------------------------------------------------------------------
-
-def runs_root() -> Path:
-    """``$GYMDATA_HOME/runs``."""
-    return store.home() / "runs"
-
-
-def run_path(run: str | Path) -> Path:
-    """The folder of a run given by id (under :func:`runs_root`) or by path.
-
-    Raises:
-        InputError: If no such run exists.
-    """
-    for candidate in (Path(run), runs_root() / str(run)):
-        if (candidate / "config.json").is_file():
-            return candidate.absolute()
-    root = runs_root()
-    raise InputError(f"no run {str(run)!r}", hint=f"runs in {root}: {', '.join(list_runs()[-8:]) or 'none'}")
-
-
-#: Files one of which a finished run holds (a folder with only config.json is a run that never trained).
-RUN_RESULTS = ("model.npz", "best.pt", "last.pt")
-
-
-def list_runs() -> list[str]:
-    """Ids of the runs in :func:`runs_root` that hold a trained model, sorted (hidden work folders
-    and folders of runs that failed before saving anything are left out)."""
-    root = runs_root()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "config.json").is_file()
-                  and any((p / f).is_file() for f in RUN_RESULTS))
-
-
-def check_run_id(run_id: str) -> str:
-    """``run_id`` if it is a plain folder name, so that a run stays inside :func:`runs_root`.
-
-    Raises:
-        InputError: On separators, '..', an absolute path or a hidden name.
-    """
-    from gymdata.safety import check_plain_name
-
-    return check_plain_name(run_id, what="run id")
-
-
-def new_run_id(model: str, dataset: str) -> str:
-    """``<model>-<dataset>-<UTC yyyymmdd-HHMMSS>``, with a numeric suffix if that folder exists."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset)[:40]
-    base = f"{model}-{stem}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}"
-    run_id, k = base, 1
-    while (runs_root() / run_id).exists():
-        k += 1
-        run_id = f"{base}-{k}"
-    return run_id
-
 
 class StateCounter:
     """A trained counter that scores each frame (Active high, Resting low) and counts the states
@@ -810,399 +637,3 @@ class StateCounter:
     @classmethod
     def _load(cls, folder: Path):
         raise NotImplementedError
-
-
-def refuse_existing_run(run_id: str | None) -> None:
-    """Check a run id asked for before any training work: a plain name, and no run of that name yet
-    (a run is never replaced).
-
-    Raises:
-        InputError: If the name is not plain or the run exists.
-    """
-    if run_id is None:
-        return
-    folder = runs_root() / check_run_id(run_id)
-    if folder.exists():
-        raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id, or remove the old run folder")
-
-
-def save_run(run_id: str, config: Mapping[str, Any], metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
-             ) -> Path:
-    """Write a run folder: ``config.json``, ``metrics.json`` and ``model.npz`` (each atomically).
-
-    Returns:
-        The run folder.
-    """
-    import io
-
-    from gymdata.safety import clean_leftovers
-
-    folder = runs_root() / check_run_id(run_id)
-    if folder.exists():
-        raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(folder.parent)  # work folders of runs that were killed
-    # the whole run is written into a hidden folder and renamed: a run folder is always complete
-    tmp = folder.parent / f".{run_id}.tmp-{os.getpid()}"
-    tmp.mkdir()
-    try:
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        store.atomic_write_bytes(tmp / "model.npz", buf.getvalue())
-        store.atomic_write_bytes(tmp / "metrics.json", json.dumps(metrics, indent=2, default=_json_default).encode())
-        store.atomic_write_bytes(tmp / "config.json", json.dumps(config, indent=2, default=_json_default).encode())
-        os.rename(tmp, folder)  # fails if a concurrent run took the name meanwhile
-    except OSError as exc:
-        if folder.exists() and exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-            raise InputError(f"run {run_id!r} exists", path=folder, hint="choose another --run-id") from None
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
-
-
-#: Counting models: the run's ``config.json`` ``model`` -> the class that loads it (``module:Class``).
-COUNTING_MODELS = {"gmm": "baselines.gmm:GMMCounter", "poserac": "baselines.poserac:PoseRACCounter"}
-
-
-def load_counter(run: str | Path):
-    """The counter saved in a run folder (``gmm`` and ``poserac`` runs hold one).
-
-    Raises:
-        InputError: If the run does not exist or is not a counting model.
-    """
-    import importlib
-
-    path = run_path(run)
-    try:
-        config = json.loads((path / "config.json").read_bytes())
-    except ValueError as exc:
-        raise InputError(f"config.json is damaged (not valid JSON: {exc})", path=path / "config.json",
-                         hint="train the counter again (gymdata train poserac|gmm)") from None
-    config = config if isinstance(config, dict) else {}
-    model = config.get("model")
-    if model not in COUNTING_MODELS:
-        raise InputError(f"run {path.name!r} is a {model!r} model, not a repetition counter", path=path,
-                         hint="train one with: gymdata train poserac --data NAME (or gymdata train gmm)")
-    module, cls = COUNTING_MODELS[model].split(":")  # a fixed table in this module, never a name read from a file
-    return getattr(importlib.import_module(module), cls).load(path)
-
-
-# --------------------------------------------------------------------------------------------
-# Datasets
-# --------------------------------------------------------------------------------------------
-
-def true_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
-    """Repetition counts per clip: its current ground-truth repetition segments
-    (:func:`gymdata.labels.rep_counts`; model-made segments never count as truth)."""
-    counts = labels.rep_counts(ds, None if video_ids is None else list(video_ids))
-    return {str(vid): int(n) for vid, n in counts.items()}
-
-
-def expected_counts(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> dict[str, int]:
-    """True counts per clip: :func:`true_counts` (from segments) where it has one, else the count a
-    corpus gave without repetition bounds (``videos.extras.rep_count``, e.g. the pose-counting and
-    RepCount CSVs' ``count`` column)."""
-    filt = None if video_ids is None else {"video_id": list(video_ids)}
-    out = {}
-    for row in ds.read("videos", columns=["video_id", "extras"], filter=filt).to_pylist():
-        try:
-            extras = json.loads(row["extras"]) if row["extras"] else {}
-        except ValueError:
-            continue
-        count = extras.get("rep_count") if isinstance(extras, dict) else None
-        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-            out[row["video_id"]] = count
-    out.update(true_counts(ds, video_ids))
-    return out
-
-
-def clip_info(ds: store.Dataset, video_ids: Iterable[str] | None = None) -> list[dict]:
-    """The ``videos`` rows needed for counting (id, exercise, fps, frame size, frame count)."""
-    filt = None if video_ids is None else {"video_id": list(video_ids)}
-    return ds.read("videos", columns=["video_id", "exercise", "fps", "width", "height", "num_frames", "split"],
-                   filter=filt).to_pylist()
-
-
-def count_clip(counter, landmarks: np.ndarray, clip: Mapping[str, Any]) -> CountResult:
-    """Count one clip with ``counter`` (a :class:`PeriodicCounter` or a GMM counter, which falls
-    back to the periodic counter for exercises it was not trained on), given its ``videos`` row."""
-    return counter.count(landmarks, fps=clip.get("fps"), width=clip.get("width"), height=clip.get("height"),
-                         exercise=clip.get("exercise"))
-
-
-def count_dataset(ds: store.Dataset, counter=None, video_ids: Iterable[str] | None = None
-                  ) -> list[tuple[dict, CountResult]]:
-    """Count every clip of a dataset that has poses.
-
-    Args:
-        ds: The dataset.
-        counter: A counter (default :class:`PeriodicCounter`).
-        video_ids: Only these clips.
-
-    Returns:
-        ``(clip info, result)`` per clip with poses, in ``video_id`` order.
-
-    Raises:
-        InputError: If the dataset has no poses (or none for the clips asked for).
-    """
-    from gymdata.features import load_pose_sequences
-
-    counter = counter or PeriodicCounter()
-    clips = clip_info(ds, video_ids)
-    if video_ids is not None:
-        unknown = set(video_ids) - {c["video_id"] for c in clips}
-        if unknown:
-            raise InputError(f"unknown clip(s) {', '.join(sorted(unknown)[:5])} in dataset {ds.name!r}")
-    poses = load_pose_sequences(ds, [c["video_id"] for c in clips])
-    if not poses:
-        raise InputError(f"dataset {ds.name!r} has no poses to count from",
-                         hint=f"extract them first: gymdata pose {ds.name}")
-    return [(c, count_clip(counter, poses[c["video_id"]], c))
-            for c in sorted(clips, key=lambda c: c["video_id"]) if c["video_id"] in poses]
-
-
-def segment_rows(video_id: str, result: CountResult, annotator: str, created_at: dt.datetime) -> list[dict]:
-    """``segments`` rows for a result: one ``repetition``/``rep`` per repetition and one ``state``
-    row (``A``/``R``) per state run, origin ``model``."""
-    base = {"video_id": video_id, "origin": "model", "annotator": annotator, "created_at": created_at}
-    rows = [{**base, "kind": "repetition", "label": "rep", "start_frame": s, "end_frame": e} for s, e in result.reps]
-    rows += [{**base, "kind": "state", "label": lab, "start_frame": s, "end_frame": e} for s, e, lab in result.states]
-    return rows
-
-
-def write_segments(ds: store.Dataset, results: Mapping[str, CountResult]) -> int:
-    """Store counting results as model segments, annotated by each result's counter (a run id or
-    ``periodic``), replacing that annotator's earlier model segments of the same clips, in one
-    atomic transaction.
-
-    Returns:
-        The number of rows written.
-    """
-    import pyarrow.compute as pc
-
-    stamp = store.now()
-    rows = [r for vid, res in results.items() for r in segment_rows(vid, res, res.counter, stamp)]
-    clips_of: dict[str, list[str]] = {}
-    for vid, res in results.items():
-        clips_of.setdefault(res.counter, []).append(vid)
-    earlier = None
-    for annotator, vids in clips_of.items():
-        term = (pc.field("annotator") == annotator) & pc.field("video_id").isin(vids)
-        earlier = term if earlier is None else earlier | term
-    with ds.transaction() as txn:
-        if earlier is not None:
-            txn.delete("segments", (pc.field("origin") == "model") & earlier)
-        txn.append("segments", rows)
-    return len(rows)
-
-
-# --------------------------------------------------------------------------------------------
-# Video files
-# --------------------------------------------------------------------------------------------
-
-def video_poses(path: str | Path, frames: int | None = None, cache_dir: str | Path | None = None
-                ) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Landmarks of one video file through :func:`gymdata.pose.extract_clip` (cached by content).
-
-    Args:
-        path: The video file.
-        frames: Process T uniformly sampled frames (static image mode) instead of every frame.
-        cache_dir: Pose cache (default :func:`gymdata.pose.default_cache_dir`).
-
-    Returns:
-        The probed media info (dict), the frame indices processed ``(N,)`` and their landmarks
-        ``(N, 33, 4)``.
-
-    Raises:
-        InputError, CorruptMediaError: If the file cannot be read.
-    """
-    from gymdata.cache import file_signature
-    from gymdata.media import probe_video
-    from gymdata.pose import ClipJob, PoseParams, default_cache_dir, extract_clip
-
-    path = Path(path)
-    info = probe_video(path)
-    if frames is not None and frames < 2:
-        raise InputError(f"--frames must be at least 2, not {frames}")
-    params = PoseParams(frames if frames and frames < info.num_frames else None)
-    files = (str(path.absolute()),)
-    job = ClipJob(path.stem, files, "video", info.num_frames, params, str(cache_dir or default_cache_dir()),
-                  file_signature(files))
-    arrays = extract_clip(job).arrays
-    return info.asdict(), np.asarray(arrays["frames"]), np.asarray(arrays["landmarks"])
-
-
-def count_video(path: str | Path, counter=None, *, exercise: str | None = None, frames: int | None = None,
-                cache_dir: str | Path | None = None) -> dict:
-    """Extract poses from a video file and count its repetitions.
-
-    With sampled frames, counting runs on the sampled sequence (at the sampled rate) and the
-    segments are mapped back to the video's frame numbers.
-
-    Returns:
-        A JSON-able dict: the video's path and media info, the counter, the count, ``reps`` and
-        ``states`` in video frame numbers, the period (seconds), the periodicity and, for a 0, why.
-    """
-    counter = counter or PeriodicCounter()
-    info, index, landmarks = video_poses(path, frames, cache_dir)
-    fps = info["fps"] or DEFAULT_FPS
-    span = (index[-1] - index[0]) if len(index) > 1 else 0
-    step = span / (len(index) - 1) if len(index) > 1 else 1.0
-    clip = {"fps": fps / step if step else fps, "width": info["width"], "height": info["height"],
-            "exercise": exercise}
-    res = count_clip(counter, landmarks, clip)
-
-    def frame(i: int) -> int:
-        return int(index[min(max(i, 0), len(index) - 1)])
-
-    def end_frame(i: int) -> int:  # a run ends just before the next processed frame starts
-        return int(index[i + 1] - 1) if i + 1 < len(index) else int(info["num_frames"] - 1)
-
-    return {
-        "video": str(path), **info, "frames_processed": len(index),
-        "counter": res.counter, "count": res.count,
-        "reps": [[frame(s), frame(e)] for s, e in res.reps],
-        "states": [[frame(s), end_frame(e), lab] for s, e, lab in res.states],
-        "period_s": round(res.period * step / fps, 3) if res.period else None,
-        "periodicity": None if res.periodicity is None else round(res.periodicity, 3),
-        "reason": res.reason,
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-# --------------------------------------------------------------------------------------------
-
-def count_report(ds: store.Dataset, results: Sequence[tuple[dict, CountResult]]) -> dict:
-    """The report of a dataset count: per clip, per exercise and overall (MAE/OBO where true
-    counts exist, :func:`expected_counts`).
-
-    Returns:
-        ``{"dataset", "clips": [...], "exercises": [...], "all": {...}}``; each exercise row has
-        its counter(s), clips, clips with a true count, MAE, OBO, the mean count and how many clips
-        counted 0.
-    """
-    truth = expected_counts(ds, [c["video_id"] for c, _ in results])
-    clips = []
-    for clip, res in results:
-        gt = truth.get(clip["video_id"])
-        fps = clip.get("fps") or DEFAULT_FPS
-        clips.append({"clip": clip["video_id"], "exercise": clip["exercise"], "counter": res.counter,
-                      "count": res.count, "truth": gt, "error": None if gt is None else res.count - gt,
-                      "period_s": None if res.period is None else round(res.period / fps, 2),
-                      "note": res.reason or ""})
-
-    def summary(rows: list[dict]) -> dict:
-        scored = [r for r in rows if r["truth"] is not None]
-        m = count_metrics([r["count"] for r in scored], [r["truth"] for r in scored]) if scored else {}
-        return {"counter": ", ".join(sorted({r["counter"] for r in rows})), "clips": len(rows),
-                "with_truth": len(scored), "mae": m.get("mae"), "obo": m.get("obo"),
-                "mean_count": float(np.mean([r["count"] for r in rows])) if rows else None,
-                "zero": sum(r["count"] == 0 for r in rows)}
-
-    exercises = [{"exercise": ex, **summary([r for r in clips if r["exercise"] == ex])}
-                 for ex in sorted({r["exercise"] for r in clips})]
-    return {"dataset": ds.name, "clips": clips, "exercises": exercises, "all": summary(clips)}
-
-
-def format_video_count(report: Mapping[str, Any]) -> str:
-    """The one-line summary of :func:`count_video`'s report."""
-    line = (f"{report['video']}: {report['count']} repetition(s) ({report['counter']} counter, "
-            f"{report['frames_processed']} of {report['num_frames']} frames")
-    if report.get("period_s"):
-        line += f", period {report['period_s']:.2f} s"
-    line += ")"
-    if report.get("reason"):
-        line += f"; {report['reason']}"
-    return line + "  (--json: repetitions and A/R states)"
-
-
-@click.command("count")
-@click.argument("target")
-@click.option("--run", "run", default=None,
-              help="A trained counter run (poserac or gmm; id or folder); default: the label-free periodic counter.")
-@click.option("--write", is_flag=True, help="Store the segments (origin model) in the dataset.")
-@click.option("--clip", "clips", multiple=True, help="Only this clip (video_id; repeatable).")
-@click.option("--split", default=None, help="Dataset: only clips of this split (e.g. test).")
-@click.option("--per-clip", is_flag=True, help="Dataset: also print one line per clip (the default with --clip).")
-@json_option
-@click.option("--exercise", default=None,
-              help="Exercise of a VIDEO file (picks the run's model; default the run's only exercise).")
-@click.option("--frames", type=int, default=None,
-              help="VIDEO: extract poses on T uniformly sampled frames instead of every frame (faster).")
-def command(target: str, run: str | None, write: bool, clips: tuple[str, ...], split: str | None, per_clip: bool,
-            as_json: bool, exercise: str | None, frames: int | None) -> None:
-    """Count repetitions in dataset TARGET (from its poses) or in a VIDEO file.
-
-    \b
-    For a dataset: prints, per exercise, the counter, the clips, MAE and OBO where true counts
-    exist (repetition segments, or a corpus's count), the mean count and the clips counted 0
-    (--per-clip or --clip: one line per clip too; --json: everything as JSON); --write stores the
-    repetitions and A/R states as model segments, annotated by the run id or 'periodic',
-    replacing that annotator's earlier ones.
-    For a video file: extracts poses (cached by content), counts and prints a summary line
-    (--json: the whole report, with the repetitions and A/R states in frame numbers).
-    Without --run the label-free periodic counter is used; a trained run (gymdata train poserac,
-    gymdata train gmm) falls back to it for exercises it was not trained on.
-    """
-    from gymdata.cli import format_table
-    from gymdata.media import is_video
-
-    counter = load_counter(run) if run else PeriodicCounter()
-    path = Path(target)
-    if path.is_file():
-        if write or clips:
-            raise InputError("--write and --clip apply to datasets, not to a video file",
-                             hint="import the video first (gymdata import videos) to store its segments")
-        if exercise:
-            from gymdata import vocab
-
-            exercise = vocab.normalise(exercise)
-        elif len(getattr(counter, "exercises", ())) == 1:  # a run of one exercise: that one
-            exercise = counter.exercises[0]
-        report = count_video(path, counter, exercise=exercise, frames=frames)
-        emit(report, format_video_count(report))
-        return
-    if is_video(path) or "/" in target:
-        raise InputError("no such video file or dataset", path=path,
-                         hint="give a dataset name (gymdata list) or the path of a video file")
-    ds = store.open_dataset(target)
-    selected = list(clips) if clips else None
-    if split is not None:
-        selected = [c["video_id"] for c in clip_info(ds, selected) if c["split"] == split]
-        if not selected:
-            raise InputError(f"no clip of split {split!r} in dataset {ds.name!r}", hint=f"see: gymdata info {ds.name}")
-    results = count_dataset(ds, counter, selected)
-    report = count_report(ds, results)
-    without = (len(selected) if selected is not None else ds.count("videos")) - len(results)
-    report["without_poses"] = without
-    if write:
-        report["written"] = write_segments(ds, {clip["video_id"]: res for clip, res in results})
-    if as_json:
-        click.echo(json.dumps(report, indent=2, default=_json_default))
-        return
-    if per_clip or clips:
-        columns = ["clip", "exercise", "counter", "count", "truth", "error", "period_s", "note"]
-        click.echo(format_table(["clip", "exercise", "counter", "count", "truth", "error", "period (s)", "note"],
-                                [[r[c] for c in columns] for r in report["clips"]]) + "\n")
-    columns = ["exercise", "counter", "clips", "with_truth", "mae", "obo", "mean_count", "zero"]
-    rows = [[r[c] for c in columns] for r in report["exercises"]]
-    if len(report["exercises"]) > 1:
-        rows.append(["all", *[report["all"][c] for c in columns[1:]]])
-    click.echo(format_table(["exercise", "counter", "clips", "with truth", "MAE", "OBO", "mean count", "counted 0"],
-                            rows))
-    if without:
-        click.echo(f"{without} clip(s) without poses skipped (gymdata pose {ds.name})")
-    if write:
-        annotators = ", ".join(sorted({res.counter for _, res in results}))
-        click.echo(f"wrote {report['written']} segments of {len(results)} clip(s) to {ds.name!r} "
-                   f"(origin model, annotator {annotators})")

@@ -47,27 +47,19 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import numpy as np
-from sklearn.mixture import GaussianMixture
 
-from baselines.counting import (
-    PeriodicCounter,
-    StateCounter,
-    StateParams,
-    count_metrics,
-    new_run_id,
-    refuse_existing_run,
-    save_run,
-    true_counts,
-    valid_frames,
-)
-from baselines.poserac import VIEWS, minmax, mirror, view_features
-from gymdata import labels, store
+from baselines.counter_features import VIEWS, minmax, mirror, valid_frames, view_features
+from baselines.counting import PeriodicCounter, StateCounter, StateParams, count_metrics
+from baselines.counting_data import labelled_masks, true_counts
+from baselines.runs import new_run_id, refuse_existing_run, save_run
+from gymdata import store
 from gymdata.errors import InputError
-from gymdata.output import emit, json_option
+
+if TYPE_CHECKING:  # scikit-learn is imported where a mixture is fitted or rebuilt (a slow import)
+    from sklearn.mixture import GaussianMixture
 
 MODEL = "gmm"
 #: State counting of new runs: the median count over the fixed grid
@@ -279,6 +271,8 @@ class GMMCounter(StateCounter):
 
     @classmethod
     def _load(cls, folder: Path) -> GMMCounter:
+        from sklearn.mixture import GaussianMixture
+
         config = json.loads((folder / "config.json").read_text())
         params = GMMParams.from_json(config["params"])
         with np.load(folder / "model.npz", allow_pickle=False) as npz:  # arrays only: no pickle
@@ -312,6 +306,8 @@ def _member_key(ex: str, view: str, st: str, member: int) -> str:
 
 
 def _fit_exercise(landmarks: np.ndarray, active: np.ndarray, params: GMMParams) -> ExerciseModel:
+    from sklearn.mixture import GaussianMixture
+
     if params.mirror:
         norm = minmax(landmarks)
         landmarks = np.concatenate([norm, mirror(norm)])
@@ -334,56 +330,6 @@ def _fit_exercise(landmarks: np.ndarray, active: np.ndarray, params: GMMParams) 
 # --------------------------------------------------------------------------------------------
 # Training from the store
 # --------------------------------------------------------------------------------------------
-
-#: Share of a repetition, at each end, left unlabelled when A/R come from repetition bounds.
-EDGE = 0.2
-
-
-def masks_from_reps(n: int, reps: Iterable[tuple[int, int]], edge: float = EDGE) -> tuple[np.ndarray, np.ndarray]:
-    """``(active, labelled)`` frame masks from repetition bounds: frames inside a repetition are
-    Active, the others Resting, and the first and last ``edge`` of each repetition are left
-    unlabelled (there the body is still close to the rest pose, and annotated bounds are loose)."""
-    active, labelled = np.zeros(n, bool), np.ones(n, bool)
-    for start, end in reps:
-        start, end = max(int(start), 0), min(int(end), n - 1)
-        margin = round(edge * (end - start + 1))
-        active[start : end + 1] = True
-        labelled[start : start + margin] = False
-        labelled[max(end - margin + 1, start) : end + 1] = False
-    return active, labelled
-
-
-def labelled_masks(ds: store.Dataset, clips: Mapping[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per clip, ``(active, labelled)`` frame masks from its human or imported segments.
-
-    ``state`` segments labelled A/R are used where a clip has them; otherwise its ``repetition``
-    segments give the masks (:func:`masks_from_reps`).
-
-    Args:
-        ds: The dataset.
-        clips: ``{video_id: number of frames}``.
-    """
-    if not ds.has("segments"):
-        return {}
-    seg = labels.current(ds, "segments", video_ids=list(clips))  # ground truth, as gymdata.labels resolves it
-    seg = seg[seg["kind"].isin(["state", "repetition"])]
-    out = {}
-    for vid, group in seg.groupby("video_id"):
-        n = int(clips[vid])
-        active, labelled = np.zeros(n, bool), np.zeros(n, bool)
-        states = group[(group["kind"] == "state") & group["label"].isin(["A", "R"])]
-        if len(states):
-            for row in states.itertuples():
-                s, e = max(int(row.start_frame), 0), min(int(row.end_frame), n - 1)
-                labelled[s : e + 1] = True
-                active[s : e + 1] = row.label == "A"
-        else:
-            reps = group[group["kind"] == "repetition"]
-            active, labelled = masks_from_reps(n, zip(reps["start_frame"], reps["end_frame"]))
-        if labelled.any():
-            out[str(vid)] = (active, labelled)
-    return out
-
 
 def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int = 1, split: str | None = None,
           params: GMMParams | None = None, run_id: str | None = None) -> tuple[str, dict]:
@@ -465,37 +411,3 @@ def train(name: str, *, exercises: Sequence[str] = (), clips_per_exercise: int =
               "labels": "segments (state A/R, else repetition), origin imported|human"}
     save_run(run_id, config, metrics, counter.arrays())
     return run_id, metrics
-
-
-@click.command(MODEL)
-@click.option("--data", "name", required=True, help="Dataset with poses and repetition (or A/R) segments.")
-@click.option("--exercise", "exercises", multiple=True, help="Only this exercise (repeatable).")
-@click.option("--clips", "clips_per_exercise", default=1, show_default=True,
-              help="Labelled clips per exercise to train on (1 = one-shot, 0 = all).")
-@click.option("--split", default=None, help="Train only on clips of this split.")
-@click.option("--components", default=GMMParams.components, show_default=True, help="Mixture components.")
-@click.option("--seed", default=0, show_default=True, help="Seed (clip choice, mixture initialisation).")
-@click.option("--run-id", default=None, help="Run id (default gmm-<dataset>-<UTC time>).")
-@json_option
-def command(name: str, exercises: tuple[str, ...], clips_per_exercise: int, split: str | None, components: int,
-            seed: int, run_id: str | None, as_json: bool) -> None:
-    """Train the GMM repetition counter (Active/Resting frames, one-shot per exercise).
-
-    Saves the run in $GYMDATA_HOME/runs/<run-id>/ and prints, per exercise, the counting MAE/OBO of
-    the GMM and of the label-free counter on the labelled clips it did not train on. Use it with
-    `gymdata count NAME --run RUN`.
-    """
-    from gymdata.cli import format_table
-
-    if components < 1:
-        raise InputError(f"--components must be at least 1, not {components}")
-    run, metrics = train(name, exercises=exercises, clips_per_exercise=clips_per_exercise, split=split,
-                         params=GMMParams(components=components, seed=seed), run_id=run_id)
-    rows = []
-    for ex, m in sorted(metrics["exercises"].items()):
-        g, p = m.get("gmm", {}), m.get("periodic", {})
-        rows.append([ex, len(m["train_clips"]), m["train_frames"], m["eval_clips"], g.get("mae"), g.get("obo"),
-                     p.get("mae"), p.get("obo")])
-    emit({"run": run, "run_dir": str(store.home() / "runs" / run), "metrics": metrics},
-         [format_table(["exercise", "train clips", "train frames", "eval clips", "gmm MAE", "gmm OBO",
-                        "periodic MAE", "periodic OBO"], rows), f"run {run} saved in {store.home() / 'runs' / run}"])

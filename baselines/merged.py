@@ -15,8 +15,11 @@ import click
 import torch
 
 from baselines import resnet3d, vcoach
-from baselines.training import (FEATURE_DIM, CriteriaHead, LabelSpace, Net, load_run, parse_views, read_run_config,
-                                run_path, run_train_command, train_options)
+from baselines.cli import run_train_command, train_options
+from baselines.evaluation import load_run
+from baselines.nets import FEATURE_DIM, CriteriaHead, LabelSpace, Net
+from baselines.runs import read_run_config, run_path
+from baselines.training import parse_views
 from gymdata.errors import InputError
 
 log = logging.getLogger("gymdata")

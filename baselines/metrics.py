@@ -2,7 +2,8 @@
 
 * Criteria (ALEX-GYM-1): :func:`hamming_loss` (the fraction of wrong verdicts over all known
   sample x criterion verdicts) and per criterion :func:`binary_counts` -> accuracy, F1 of the
-  "met" class, of the "failed" class and their mean (ALEX-GYM-1's ``f1_avg``).
+  "met" class, of the "failed" class and their mean (ALEX-GYM-1's ``f1_avg``); both computed by
+  scikit-learn on the known verdicts.
 * Scores (scoring projects): :func:`mae` and :func:`rmse` in score units (0..100).
 * Scores (FLEX): :func:`spearman_rho` of predicted vs true scores, and :func:`relative_l2` =
   mean(((pred - true) / (max - min))^2), ``max - min`` being the span of the score scale.
@@ -47,8 +48,10 @@ def hamming_loss(y_true, y_pred, mask=None) -> float:
     Returns:
         The loss in [0, 1], NaN when no verdict is known.
     """
+    from sklearn.metrics import hamming_loss as sk_hamming_loss  # a slow import: only when measuring
+
     t, p = _masked(y_true, y_pred, mask)
-    return float(np.mean(t != p)) if t.size else math.nan
+    return float(sk_hamming_loss(t, p)) if t.size else math.nan
 
 
 def binary_counts(y_true, y_pred, mask=None) -> dict[str, float]:
@@ -59,14 +62,14 @@ def binary_counts(y_true, y_pred, mask=None) -> dict[str, float]:
         ``f1_failed`` and ``f1`` (their mean); an F1 whose class never occurs nor is predicted is
         NaN and left out of the mean.
     """
+    from sklearn.metrics import f1_score
+
     t, p = _masked(y_true, y_pred, mask)
     tp, tn = int(np.sum(t & p)), int(np.sum(~t & ~p))
     fp, fn = int(np.sum(~t & p)), int(np.sum(t & ~p))
-
-    def f1(a: int, b: int, c: int) -> float:  # a = true positives of the class, b/c = its errors
-        return 2 * a / (2 * a + b + c) if (2 * a + b + c) else math.nan
-
-    f1_met, f1_failed = f1(tp, fp, fn), f1(tn, fn, fp)
+    # F1 of each class, NaN for a class that neither occurs nor is predicted
+    f1_met, f1_failed = (float(v) for v in f1_score(t, p, labels=[True, False], average=None, zero_division=np.nan)
+                         ) if t.size else (math.nan, math.nan)
     both = [v for v in (f1_met, f1_failed) if not math.isnan(v)]
     return {"n": int(t.size), "tp": tp, "tn": tn, "fp": fp, "fn": fn,
             "accuracy": (tp + tn) / t.size if t.size else math.nan,

@@ -5,7 +5,7 @@ alternation.
 Training data: frames labelled ``R`` (``salient1``, the pose a repetition starts from) and ``A``
 (``salient2``, its middle pose), i.e. ``state`` segments such as the ``pose-counting`` importer
 makes from PoseRAC's ``annotation_pose/train.csv``, or A/R segments labelled in the App, or
-repetition segments (read by :func:`baselines.gmm.labelled_masks`, model-made rows excluded).
+repetition segments (read by :func:`baselines.counting_data.labelled_masks`, model-made rows excluded).
 Only labelled frames with a person are used; they need not form a sequence.
 
 Per frame, three views of the pose, each fed to its own multilayer perceptron (two hidden layers,
@@ -38,19 +38,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
-from baselines.counting import (
-    PeriodicCounter,
-    StateCounter,
-    StateParams,
-    angle_features,
-    new_run_id,
-    refuse_existing_run,
-    save_run,
-    valid_frames,
-)
+from baselines.counter_features import VIEWS, minmax, mirror, valid_frames, view_features
+from baselines.counting import PeriodicCounter, StateCounter, StateParams, count_metrics
+from baselines.counting_data import clip_info, count_dataset, expected_counts, labelled_masks
+from baselines.runs import new_run_id, refuse_existing_run, save_run
 from gymdata import store
 from gymdata.errors import InputError
 
@@ -60,11 +53,6 @@ MODEL = "poserac"
 #: counting setting is chosen on any counted data. Runs trained before it keep the single setting
 #: in their ``config.json``.
 DEFAULT_STATE = StateParams(consensus=True)
-VIEWS = ("minmax", "centred", "angles")
-#: BlazePose index of each landmark's mirror image (left <-> right).
-MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [j for i in range(11, 33, 2) for j in (i + 1, i)])
-
-
 @dataclass(frozen=True)
 class PoseRACParams:
     """Training hyper-parameters (chosen on the training frames' own validation accuracy, not on
@@ -99,34 +87,6 @@ class PoseRACParams:
         if "views" in out:
             out["views"] = tuple(out["views"])
         return cls(**out)
-
-
-# --------------------------------------------------------------------------------------------
-# Features
-# --------------------------------------------------------------------------------------------
-
-def minmax(landmarks: np.ndarray) -> np.ndarray:
-    """``(T, 33, 3)`` x, y, z min-max normalised per frame and axis (rows of zeros stay zeros)."""
-    xyz = np.asarray(landmarks, np.float64)[..., :3]
-    lo, hi = xyz.min(axis=1, keepdims=True), xyz.max(axis=1, keepdims=True)
-    return (xyz - lo) / np.maximum(hi - lo, 1e-9)
-
-
-def mirror(norm: np.ndarray) -> np.ndarray:
-    """The mirror image of min-max normalised poses: left and right swapped, x reflected."""
-    out = norm[:, MIRROR].copy()
-    out[..., 0] = 1.0 - out[..., 0]
-    return out
-
-
-def view_features(norm: np.ndarray) -> dict[str, np.ndarray]:
-    """The three per-frame views of min-max normalised poses ``(T, 33, 3)`` (module docstring)."""
-    xy = norm[..., :2]
-    hip = (xy[:, 23] + xy[:, 24]) / 2
-    torso = np.linalg.norm((xy[:, 11] + xy[:, 12]) / 2 - hip, axis=-1)
-    centred = (xy - hip[:, None]) / np.maximum(torso, 1e-3)[:, None, None]
-    angles, _ = angle_features(xy)
-    return {"minmax": norm.reshape(len(norm), -1), "centred": centred.reshape(len(norm), -1), "angles": angles}
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +283,6 @@ def salient_frames(ds: store.Dataset, exercises: Sequence[str] = (), split: str 
     Raises:
         InputError: If the dataset has no poses or no labelled frame (for the exercises asked for).
     """
-    from baselines.gmm import labelled_masks
     from gymdata.features import load_pose_sequences
 
     videos = {v["video_id"]: v for v in ds.read("videos", columns=["video_id", "exercise", "split"]).to_pylist()}
@@ -372,8 +331,6 @@ def train(name: str, *, exercises: Sequence[str] = (), split: str | None = "trai
     Raises:
         InputError: If the run id is not a plain name or the run exists.
     """
-    from baselines.counting import clip_info, count_dataset, count_metrics, expected_counts
-
     refuse_existing_run(run_id)  # before any work: a run is never replaced
     params = params or PoseRACParams()
     ds = store.open_dataset(name)
@@ -420,49 +377,3 @@ def train(name: str, *, exercises: Sequence[str] = (), split: str | None = "trai
               "labels": "segments (state A/R, else repetition), origin imported|human; A = salient2"}
     save_run(run_id, config, metrics, counter.arrays())
     return run_id, metrics
-
-
-@click.command(MODEL)
-@click.option("--data", "name", required=True, help="Dataset with poses and A/R (salient-pose) segments.")
-@click.option("--exercise", "exercises", multiple=True, help="Only this exercise (repeatable).")
-@click.option("--split", default=None,
-              help="Train on clips of this split ('all': every split; default: 'train' if it has "
-                   "labelled clips, else all).")
-@click.option("--epochs", default=PoseRACParams.epochs, show_default=True, help="Passes over the training frames.")
-@click.option("--hidden", default=PoseRACParams.hidden, show_default=True, help="Units per hidden layer.")
-@click.option("--view", "views", multiple=True, type=click.Choice(VIEWS),
-              help="Pose view to train (repeatable; default all three).")
-@click.option("--seed", default=0, show_default=True, help="Seed (initialisation, batches, validation clips).")
-@click.option("--run-id", default=None, help="Run id (default poserac-<dataset>-<UTC time>).")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def command(name: str, exercises: tuple[str, ...], split: str | None, epochs: int, hidden: int, views: tuple[str, ...],
-            seed: int, run_id: str | None, as_json: bool) -> None:
-    """Train the learned (PoseRAC-style) repetition counter on salient-pose frames.
-
-    Saves the run in $GYMDATA_HOME/runs/<run-id>/ and prints, per exercise, the A/R accuracy on
-    held-out training clips and the counting MAE/OBO on the dataset's clips with counts that it
-    did not train on. Use it with `gymdata count NAME --run RUN`.
-    """
-    from gymdata.cli import format_table
-
-    if epochs < 1 or hidden < 1:
-        raise InputError("--epochs and --hidden must be at least 1")
-    params = PoseRACParams(hidden=hidden, epochs=epochs, seed=seed, views=tuple(views) or VIEWS)
-    if split is None:  # the train split when it holds labelled frames, else every split
-        try:
-            salient_frames(store.open_dataset(name), exercises, "train")
-            split = "train"
-        except InputError:
-            split = "all"
-    run, metrics = train(name, exercises=exercises, split=None if split == "all" else split, params=params,
-                         run_id=run_id)
-    if as_json:
-        click.echo(json.dumps({"run": run, **metrics}, indent=2))
-        return
-    rows = []
-    for ex, m in sorted(metrics["exercises"].items()):
-        tr, va, co = m.get("training", {}), m.get("validation", {}), m.get("counting", {})
-        rows.append([ex, tr.get("frames"), tr.get("accuracy"), va.get("accuracy"), co.get("clips"), co.get("mae"),
-                     co.get("obo")])
-    click.echo(format_table(["exercise", "frames", "train acc", "held-out acc", "counted clips", "MAE", "OBO"], rows))
-    click.echo(f"run {run} saved in {store.home() / 'runs' / run} ({metrics['train_seconds']} s)")

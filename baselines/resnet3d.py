@@ -25,7 +25,8 @@ import click
 import torch
 from torch import nn
 
-from baselines.training import FEATURE_DIM, CriteriaHead, LabelSpace, Net, run_train_command, train_options
+from baselines.cli import run_train_command, train_options
+from baselines.nets import FEATURE_DIM, CriteriaHead, LabelSpace, Net
 from gymdata.errors import InputError
 
 DEFAULTS = {"hidden": 1024, "dropout": 0.3, "weights": None, "freeze": None, "frames": None, "size": None}
@@ -123,11 +124,11 @@ def pool_matrix(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
 def _normalise(video: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, V, T, H, W, 3)`` -> Kinetics-normalised float ``(B, V, 3, T, H, W)``.
 
-    What :func:`exporters.torch_arrays.to_model_input` does, with the channel move spelled with
+    What :func:`gymdata.arrays.to_model_input` does, with the channel move spelled with
     positive axes: its ``movedim(-1, -4)`` becomes an ONNX Transpose with a negative axis, which
     onnxruntime rejects.
     """
-    from exporters.torch_arrays import KINETICS_MEAN, KINETICS_STD
+    from gymdata.arrays import KINETICS_MEAN, KINETICS_STD
 
     x = video.float() / 255.0
     x = (x - x.new_tensor(KINETICS_MEAN)) / x.new_tensor(KINETICS_STD)

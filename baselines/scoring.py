@@ -1,8 +1,9 @@
-"""Using a trained run: ``gymdata score`` (a video file, or ``--live`` a camera or stream) and
-``gymdata export-model --onnx``.
+"""Judging videos with a trained run (``gymdata score``): the :class:`Scorer` and a video file's
+report; the live loop is :mod:`baselines.live`, drawing :mod:`baselines.overlay`, the ONNX export
+:mod:`baselines.deploy`, the commands :mod:`baselines.cli`.
 
 ``gymdata score VIDEO [VIDEO2] --run RUN``: BlazePose landmarks for every frame
-(:func:`gymdata.pose.extract_clip`, video mode, content-cached), the model's inputs sampled
+(:func:`gymdata.pose.file_poses`, video mode, content-cached), the model's inputs sampled
 uniformly over the clip (T frames, the run's size), the model, and:
 
 * a JSON report: the exercise recognised and its confidence, every criterion of that exercise
@@ -25,45 +26,25 @@ the frames/s are drawn on every frame. With a
 display, frames are shown in a window (``q`` quits); headless (``--headless``, or no ``$DISPLAY``)
 the annotated frames are written to ``--output`` instead, and no GUI call is made.
 
-``gymdata export-model RUN --onnx``: the best checkpoint as ONNX (batch 1, opset 17) with a JSON
-sidecar describing inputs, outputs and labels; the ONNX model is run with onnxruntime on real
-and random inputs and its outputs compared with PyTorch's.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import os
 import time
-import warnings
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import click
 import numpy as np
 import torch
-from torch import nn
 
-from baselines.training import LabelSpace, Net, load_run, model_inputs, open_part
-from gymdata.errors import GymdataError, InputError
-from gymdata.output import emit, json_option
+from baselines.evaluation import load_run
+from baselines.nets import LabelSpace, model_inputs
+from baselines.overlay import write_overlay
+from gymdata.errors import InputError
 
 log = logging.getLogger("gymdata")
-
-#: BlazePose skeleton edges (as MediaPipe draws them).
-POSE_CONNECTIONS = (
-    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13), (13, 15),
-    (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
-    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28), (27, 29), (28, 30), (29, 31),
-    (30, 32), (27, 31), (28, 32))
-_GREEN, _RED, _WHITE, _AMBER = (60, 200, 60), (230, 60, 50), (240, 240, 240), (255, 190, 0)
-#: Landmarks drawn from this visibility on (NaN visibility: drawn).
-DRAW_VISIBILITY = 0.3
-#: Seconds of landmarks the live repetition count looks back on.
-HISTORY_S = 600
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,102 +136,22 @@ def mean_verdict(verdicts: list[dict], scorer: Scorer) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# Drawing
-# --------------------------------------------------------------------------------------------
-
-def draw_skeleton(rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
-    """Draw a BlazePose skeleton (image-normalised ``(33, 4)``) on ``rgb`` in place."""
-    import cv2
-
-    if landmarks is None or not np.any(landmarks[:, :3]):
-        return rgb
-    h, w = rgb.shape[:2]
-    vis = np.nan_to_num(landmarks[:, 3], nan=1.0)
-    pts = np.stack([landmarks[:, 0] * w, landmarks[:, 1] * h], -1)
-    ok = np.isfinite(pts).all(1) & (vis >= DRAW_VISIBILITY)
-    pts = np.nan_to_num(pts).round().astype(int)
-    thick = max(2, round(h / 300))
-    for a, b in POSE_CONNECTIONS:
-        if ok[a] and ok[b]:
-            cv2.line(rgb, tuple(pts[a]), tuple(pts[b]), _WHITE, thick, cv2.LINE_AA)
-    for i in np.flatnonzero(ok):
-        cv2.circle(rgb, tuple(pts[i]), thick + 1, _AMBER, -1, cv2.LINE_AA)
-    return rgb
-
-
-def verdict_lines(verdict: dict | None, *, reps: int | None = None, fps: float | None = None) -> list[tuple[str, tuple]]:
-    """The text panel of a frame: (line, colour)."""
-    lines: list[tuple[str, tuple]] = []
-    if verdict is None:
-        lines.append(("judging...", _WHITE))
-    else:
-        ex = verdict["exercise"]
-        lines.append((f"{ex['name']} ({ex['confidence']:.0%})", _WHITE))
-        if "score" in verdict:
-            lines.append((f"score {verdict['score']['value']:.0f}/100", _WHITE))
-        for c in verdict.get("criteria", []):
-            name = c["criterion"] if len(c["criterion"]) <= 42 else c["criterion"][:40] + ".."
-            lines.append((f"{'PASS' if c['passed'] else 'FAIL'} {name} {c['probability']:.2f}",
-                          _GREEN if c["passed"] else _RED))
-    if reps is not None:
-        lines.append((f"repetitions {reps}", _WHITE))
-    if fps is not None:
-        lines.append((f"{fps:.1f} frames/s", _AMBER))
-    return lines
-
-
-def draw_panel(rgb: np.ndarray, lines: Sequence[tuple[str, tuple]]) -> np.ndarray:
-    """Draw text lines on a darkened box in the top-left corner of ``rgb`` in place."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    scale = max(0.35, min(h, w) / 900)
-    step = int(26 * scale) + 6
-    width = int(min(w, max((cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for t, _ in lines),
-                           default=0) + 16))
-    height = min(h, step * len(lines) + 10)
-    box = rgb[:height, :width]
-    box[:] = (box * 0.35).astype(rgb.dtype)
-    for i, (text, colour) in enumerate(lines):
-        cv2.putText(rgb, text, (8, step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
-    return rgb
-
-
-# --------------------------------------------------------------------------------------------
 # A video file
 # --------------------------------------------------------------------------------------------
-
-def clip_poses(path: Path, num_frames: int) -> dict[str, np.ndarray]:
-    """Landmarks of every frame of a video (MediaPipe, video mode), through the pose cache.
-
-    Returns:
-        ``landmarks`` (N, 33, 4) (zeros where no person) and ``detected`` (N,), indexed by frame.
-    """
-    from gymdata.cache import file_signature
-    from gymdata.pose import ClipJob, PoseParams, default_cache_dir, extract_clip
-
-    job = ClipJob(path.name, (str(path),), "video", num_frames, PoseParams(None), str(default_cache_dir()),
-                  file_signature([path]))
-    arrays = extract_clip(job).arrays
-    n = max(num_frames, int(arrays["frames"].max()) + 1 if len(arrays["frames"]) else 0)
-    lm = np.zeros((n, 33, 4), np.float32)
-    det = np.zeros(n, bool)
-    lm[arrays["frames"]] = arrays["landmarks"]
-    det[arrays["frames"]] = arrays["detected"]
-    return {"landmarks": lm, "detected": det}
-
 
 def count_repetitions(landmarks: np.ndarray, info, exercise: str | None, counter_run: str | None = None):
     """Repetitions of a clip by :mod:`baselines.counting` (a trained ``gmm`` run, or the
     label-free periodic counter); a ``CountResult``."""
-    from baselines import counting
+    from baselines.counting import PeriodicCounter
+    from baselines.counting_data import count_clip, load_counter
 
-    counter = counting.load_counter(counter_run) if counter_run else counting.PeriodicCounter()
-    return counting.count_clip(counter, landmarks, {"fps": info.fps, "width": info.width, "height": info.height,
+    counter = load_counter(counter_run) if counter_run else PeriodicCounter()
+    return count_clip(counter, landmarks, {"fps": info.fps, "width": info.width, "height": info.height,
                                                     "exercise": exercise})
 
 
-def _sample(n: int, t: int, start: int = 0, end: int | None = None) -> np.ndarray:
+def window_indices(n: int, t: int, start: int = 0, end: int | None = None) -> np.ndarray:
+    """``t`` frame indices spread uniformly over frames ``start..end`` of ``n`` (default all)."""
     from gymdata.media import sample_indices
 
     end = n - 1 if end is None else end
@@ -258,7 +159,7 @@ def _sample(n: int, t: int, start: int = 0, end: int | None = None) -> np.ndarra
 
 
 def _video_frames(path: Path, indices: np.ndarray, size: int) -> np.ndarray:
-    from exporters import resize_frame
+    from gymdata.media import resize_frame
     from gymdata.media import iter_video
 
     frames = {i: resize_frame(rgb, size) for i, rgb in iter_video(path, sorted(set(indices.tolist())))}
@@ -278,6 +179,7 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
         InputError: On a wrong number of videos or an unreadable file.
     """
     from gymdata.media import probe_video
+    from gymdata.pose import file_poses
 
     scorer = Scorer(run, device)
     paths = [Path(v) for v in videos]
@@ -291,7 +193,7 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
             raise InputError(f"the video has {info.num_frames} frame(s): too short to judge an exercise", path=p,
                              hint="give a clip of at least one repetition")
     t0 = time.perf_counter()
-    poses = [clip_poses(p, info.num_frames) for p, info in zip(paths, infos)]
+    poses = [dict(zip(("landmarks", "detected"), file_poses(p, info=info).dense())) for p, info in zip(paths, infos)]
     pose_s = time.perf_counter() - t0
     for p, pose in zip(paths, poses):
         # no verdict without a person: the model would still print one, with confidence
@@ -306,7 +208,7 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
             n = len(pose["landmarks"])
             # another view's clip has its own length: the same share of it
             lo, hi = round(start * (n - 1) / max(n0 - 1, 1)), round(end * (n - 1) / max(n0 - 1, 1))
-            idx = _sample(n, scorer.frames, lo, hi)
+            idx = window_indices(n, scorer.frames, lo, hi)
             lms.append(pose["landmarks"][idx])
             if scorer.needs_video:
                 vids.append(_video_frames(p, idx, scorer.size))
@@ -341,355 +243,3 @@ def score_video(videos: Sequence[str | Path], run: str | Path, *, out_dir: str |
     (out / f"{paths[0].stem}.score.json").write_text(json.dumps(report, indent=2))
     report["json"] = str(out / f"{paths[0].stem}.score.json")
     return report
-
-
-def write_overlay(path: Path, pose: dict, reps: list[tuple[int, int]], segments: list[tuple[int, int]],
-                  verdicts: list[dict], overall: dict, fps: float, out: Path) -> Path:
-    """Encode ``path`` with its skeleton and verdicts drawn on every frame (H.264 MP4): inside a
-    judged repetition (``segments``) its own verdict, elsewhere the overall one, and the count of
-    the repetitions (``reps``) done so far."""
-    from gymdata.media import encode_h264, iter_video
-
-    n_main = len(pose["landmarks"])
-
-    def frames() -> Iterator[np.ndarray]:
-        for i, rgb in iter_video(path):
-            rgb = np.ascontiguousarray(rgb)
-            draw_skeleton(rgb, pose["landmarks"][i] if i < n_main and pose["detected"][i] else None)
-            inside = [k for k, (s, e) in enumerate(segments) if s <= i <= e]
-            verdict = verdicts[inside[0]] if inside else overall
-            draw_panel(rgb, verdict_lines(verdict, reps=sum(1 for _, e in reps if e < i)))
-            yield rgb
-
-    encode_h264(frames(), out, fps or 30.0)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# A live source
-# --------------------------------------------------------------------------------------------
-
-def _open_source(source: str):
-    import cv2
-
-    cap = cv2.VideoCapture(int(source) if source.strip().isdigit() else source)
-    if not cap.isOpened():
-        raise InputError(f"cannot open video source {source!r}",
-                         hint="a camera index (0, 1, ...), a stream URL or a video file OpenCV can read")
-    return cap
-
-
-def live_frames(source: str, scorer: Scorer, *, max_frames: int | None = None, window_s: float = 3.0,
-                every: int = 8, stats: dict | None = None) -> Iterator[np.ndarray]:
-    """Annotated RGB frames of a live source: pose per frame, a verdict on the last ``window_s``
-    seconds every ``every`` frames, skeleton + running verdict + frames/s drawn.
-
-    ``stats`` (if given) is filled as frames go: ``frames``, ``fps``, ``verdicts``, ``last``,
-    ``source_fps``.
-    """
-    import cv2
-
-    from baselines.counting import PeriodicCounter
-    from exporters import resize_frame
-    from gymdata.logs import quiet_native_stderr
-    from gymdata.pose import _estimator  # the process's MediaPipe Pose, built once (video mode here)
-
-    if scorer.n_views != 1:
-        raise InputError(f"live scoring needs a single-view run; run {scorer.config['run_id']} takes "
-                         f"{', '.join(scorer.views)}", hint="train with --views any (or one view)")
-    counter = PeriodicCounter()
-    cap = _open_source(source)
-    with quiet_native_stderr():  # MediaPipe's C++ start-up logs (shown with --verbose)
-        estimator = _estimator(False)
-        estimator.reset()
-    src_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    src_fps = src_fps if 1 <= src_fps <= 240 else 30.0
-    window: deque = deque(maxlen=max(scorer.frames, int(round(window_s * src_fps))))
-    history: deque = deque(maxlen=int(HISTORY_S * src_fps))  # landmarks the count is made from
-    stats = {} if stats is None else stats
-    stats.update(frames=0, verdicts=0, fps=0.0, last=None, repetitions=0, source_fps=src_fps)
-    verdict, rate, t_prev = None, None, time.perf_counter()
-    try:
-        while max_frames is None or stats["frames"] < max_frames:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            with quiet_native_stderr():  # the graph logs at its first frame after a (re)start
-                res = estimator.process(rgb)
-            lm = None
-            if res.pose_landmarks is not None:
-                lm = np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], np.float32)
-            small = resize_frame(rgb, scorer.size) if scorer.needs_video else None
-            window.append((lm if lm is not None else np.zeros((33, 4), np.float32), small))
-            history.append(window[-1][0])
-            stats["frames"] += 1
-            if stats["frames"] % every == 0 and len(window) >= scorer.frames:
-                idx = _sample(len(window), scorer.frames)
-                lms = np.stack([window[i][0] for i in idx])[None]
-                vid = np.stack([window[i][1] for i in idx])[None] if scorer.needs_video else None
-                verdict = scorer.judge(lms, vid)
-                stats["verdicts"] += 1
-                stats["last"] = verdict
-                stats["repetitions"] = counter.count(np.stack(history), src_fps, width=rgb.shape[1],
-                                                     height=rgb.shape[0]).count
-            now = time.perf_counter()
-            inst = 1.0 / max(now - t_prev, 1e-6)
-            rate = inst if rate is None else 0.9 * rate + 0.1 * inst
-            t_prev = now
-            stats["fps"] = round(rate, 2)
-            draw_skeleton(rgb, lm)
-            draw_panel(rgb, verdict_lines(verdict, reps=stats["repetitions"], fps=rate))
-            yield rgb
-    finally:
-        cap.release()
-
-
-def has_display() -> bool:
-    """Whether a window can be shown (an X or Wayland display on Linux; always elsewhere)."""
-    if os.name != "posix" or os.uname().sysname == "Darwin":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def score_live(source: str, run: str | Path, *, output: str | Path | None = None, headless: bool | None = None,
-               max_frames: int | None = None, window_s: float = 3.0, every: int = 8, device: str = "cpu") -> dict:
-    """Run :func:`live_frames` to a window, or headless to ``output``; returns the stats."""
-    scorer = Scorer(run, device)
-    headless = (not has_display()) if headless is None else headless
-    stats: dict = {}
-    frames = live_frames(source, scorer, max_frames=max_frames, window_s=window_s, every=every, stats=stats)
-    if headless:
-        from gymdata.media import encode_h264
-
-        out = Path(output) if output else Path.cwd() / f"live-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        first = next(frames, None)  # starts the generator, which fills stats["source_fps"]
-        if first is None:
-            raise InputError(f"no frame could be read from {source!r}")
-        encode_h264(itertools.chain([first], frames), out, stats["source_fps"])
-        stats["output"] = str(out)
-    else:
-        import cv2
-
-        title = f"gymdata score - {scorer.config['run_id']} (q quits)"
-        for rgb in frames:
-            cv2.imshow(title, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-            if cv2.waitKey(1) & 0xFF == ord("q"):
-                frames.close()
-                break
-        cv2.destroyAllWindows()
-    return {"run": scorer.config["run_id"], "source": source, "headless": headless, **stats}
-
-
-# --------------------------------------------------------------------------------------------
-# ONNX
-# --------------------------------------------------------------------------------------------
-
-class Deployed(nn.Module):
-    """A network with probabilities as outputs, in a fixed order: ``criteria`` (sigmoid,
-    (B, E, W)), ``exercise`` (softmax, (B, E)), ``score`` (0..100, (B,)), those it has."""
-
-    def __init__(self, model: Net, outputs: Sequence[str]):
-        super().__init__()
-        self.model, self.outputs = model, tuple(outputs)
-
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.model(*inputs)
-        conv = {"criteria": torch.sigmoid, "exercise": lambda x: torch.softmax(x, -1), "score": lambda x: x * 100}
-        return tuple(conv[k](out[k].float()) for k in self.outputs)
-
-
-def example_inputs(model: Net, config: dict) -> list[list[torch.Tensor]]:
-    """Inputs to check an export with: a real sample of the run's export when it is still there,
-    and a random one."""
-    from gymdata.features import normalize_landmarks
-
-    v = len(config["views"] or [None])
-    t, s = int(config["frames"]), int(config["size"])
-    gen = torch.Generator().manual_seed(0)
-    pose = torch.rand(1, v, t, 33, 4, generator=gen)
-    random = {"video": torch.randint(0, 256, (1, v, t, s, s, 3), dtype=torch.uint8, generator=gen),
-              "pose": pose, "normalized": normalize_landmarks(pose)}
-    found = [[random[n] for n in model.input_names]]
-    for which in (2, 1, 0):
-        try:
-            units = open_part(config, which)
-        except GymdataError:
-            break  # the export is gone (another machine): random inputs only
-        if units is not None:
-            found.insert(0, model_inputs(units.__getitems__([0]), model.input_names, torch.device("cpu")))
-            break
-    return found
-
-
-def export_onnx(run: str | Path, out: str | Path | None = None, *, atol: float = 1e-4, rtol: float = 1e-3) -> dict:
-    """Export a run's best checkpoint to ONNX and check it against PyTorch (see the module docstring).
-
-    Returns:
-        ``onnx`` (path), ``sidecar``, ``inputs``, ``outputs``, ``max_abs_diff`` per output.
-
-    Raises:
-        GymdataError: If onnxruntime's outputs differ from PyTorch's beyond the tolerance.
-    """
-    import onnxruntime as ort
-
-    model, config = load_run(run, device="cpu")
-    run_dir = Path(config["run_dir"])
-    out = Path(out) if out else run_dir / "model.onnx"
-    samples = example_inputs(model, config)
-    with torch.no_grad():
-        raw = model(*samples[0])
-    outputs = [k for k in ("criteria", "exercise", "score") if k in raw]
-    deployed = Deployed(model, outputs).eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with warnings.catch_warnings():  # the tracer's notes on Python-side shape checks, not problems here
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(deployed, tuple(samples[0]), str(tmp), dynamo=False, opset_version=17,
-                              input_names=list(model.input_names), output_names=outputs)
-        except Exception as exc:  # the exporter's errors are long graph dumps: keep the first line
-            tmp.unlink(missing_ok=True)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GymdataError(f"run {config['run_id']} ({config['model']}) does not export to ONNX: {first[:300]}",
-                               path=run_dir, hint="report this with the run's config.json") from exc
-    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-    diffs = {k: 0.0 for k in outputs}
-    for inputs in samples:
-        with torch.no_grad():
-            expected = [e.numpy() for e in deployed(*inputs)]
-        got = session.run(outputs, {n: x.numpy() for n, x in zip(model.input_names, inputs)})
-        for name, e, g in zip(outputs, expected, got):
-            diffs[name] = max(diffs[name], float(np.max(np.abs(e - g))))
-            if not np.allclose(g, e, atol=atol, rtol=rtol):
-                tmp.unlink(missing_ok=True)
-                raise GymdataError(f"ONNX output {name!r} differs from PyTorch's by up to {np.max(np.abs(e - g)):.3g}",
-                                   path=out, hint="report this with the run's config.json")
-    os.replace(tmp, out)  # only a checked model takes the name
-    space = LabelSpace.from_meta(config["space"])
-    shapes = {n: list(x.shape) for n, x in zip(model.input_names, samples[0])}
-    sidecar = {
-        "run": config["run_id"], "model": config["model"], "opset": 17, "batch": 1,
-        "inputs": {n: {"shape": shapes[n], "dtype": str(samples[0][i].dtype).replace("torch.", ""),
-                       "meaning": _INPUT_DOC[n]} for i, n in enumerate(model.input_names)},
-        "outputs": {k: _OUTPUT_DOC[k] for k in outputs},
-        "views": config["views"] or ["any"], "frames": config["frames"], "size": config["size"],
-        "exercises": list(space.exercises), "criteria": {k: list(v) for k, v in space.criteria.items()},
-        "checked": {"samples": len(samples), "max_abs_diff": diffs, "atol": atol, "rtol": rtol,
-                    "onnxruntime": ort.__version__},
-    }
-    side = out.with_suffix(".json")
-    side.write_text(json.dumps(sidecar, indent=2))
-    return {"onnx": str(out), "sidecar": str(side), "inputs": shapes, "outputs": outputs, "max_abs_diff": diffs}
-
-
-_INPUT_DOC = {
-    "video": "uint8 RGB frames (batch, view, T, size, size, 3), sampled uniformly, squashed to size x size",
-    "pose": "float32 BlazePose landmarks (batch, view, T, 33, 4): x, y image-normalised, z, visibility; "
-            "zeros where no person",
-    "normalized": "float32 (batch, 1, T, 133): gymdata.features.normalize_landmarks of the landmarks",
-}
-_OUTPUT_DOC = {
-    "criteria": "(batch, exercises, slots) probability that each criterion is met; use the row of the "
-                "exercise, its first len(criteria[exercise]) slots",
-    "exercise": "(batch, exercises) probability of each exercise",
-    "score": "(batch,) score 0..100",
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Commands
-# --------------------------------------------------------------------------------------------
-
-def format_report_summary(report: dict) -> str:
-    """The few lines ``gymdata score`` prints (``--json`` prints the whole report)."""
-    ex = report["exercise"]
-    lines = [f"{', '.join(Path(v).name for v in report['videos'])}: {ex['name']} ({ex['confidence']:.0%}), "
-             f"run {report['run']} ({report['model']})"]
-    if "score" in report:
-        lines.append(f"  score       {report['score']['value']:.1f}/100 ({report['score']['kind']})")
-    reps = report["repetitions"]
-    lines.append(f"  repetitions {reps['count']} ({reps['counter']}{', ' + reps['reason'] if reps['reason'] else ''})")
-    for c in report.get("criteria", []):
-        lines.append(f"  {'PASS' if c['passed'] else 'FAIL'}  {c['probability']:.2f}  {c['criterion']}")
-    for r in report.get("per_repetition", []):
-        failed = [c["criterion"] for c in r.get("criteria", []) if not c["passed"]]
-        lines.append(f"  repetition frames {r['start_frame']}-{r['end_frame']}: "
-                     + (f"failed {'; '.join(failed)}" if failed else "all criteria passed"))
-    lines.append(f"  report      {report['json']}")
-    lines.extend(f"  overlay     {o}" for o in report.get("overlays", []))
-    return "\n".join(lines)
-
-
-def format_live(stats: dict) -> str:
-    """The lines ``gymdata score --live`` prints at the end."""
-    lines = [f"{stats['source']}: {stats.get('frames', 0)} frames at {stats.get('fps', 0):.1f} frames/s, "
-             f"{stats.get('verdicts', 0)} verdicts (run {stats['run']})"]
-    last = stats.get("last")
-    if last:
-        lines.append(f"  last verdict: {last['exercise']['name']} ({last['exercise']['confidence']:.0%})"
-                     + (f", score {last['score']['value']:.0f}/100" if "score" in last else ""))
-    if stats.get("repetitions") is not None:
-        lines.append(f"  repetitions {stats['repetitions']}")
-    if stats.get("output"):
-        lines.append(f"  video       {stats['output']}")
-    return "\n".join(lines)
-
-
-@click.command("score")
-@click.argument("videos", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--run", "run", required=True, help="Trained run (id or folder).")
-@click.option("--live", "live", metavar="SOURCE", help="Score a camera index, stream URL or file frame by frame.")
-@click.option("--out", "--output", "output", type=click.Path(path_type=Path),
-              help="Folder of the report and overlays (default: the current folder); with --live, the "
-                   "annotated video to write when headless.")
-@click.option("--no-overlay", is_flag=True, help="Do not write the overlay video.")
-@click.option("--counter", "counter_run", metavar="RUN",
-              help="A trained gmm run to count repetitions with (default: the label-free periodic counter).")
-@click.option("--headless", is_flag=True, default=None, help="--live: never open a window (default: when no display).")
-@click.option("--max-frames", type=int, help="--live: stop after this many frames.")
-@click.option("--window", "window_s", type=float, default=3.0, show_default=True, help="--live: seconds judged.")
-@click.option("--every", type=int, default=8, show_default=True, help="--live: judge every N frames.")
-@click.option("--device", default="cpu", show_default=True)
-@json_option
-def score_command(videos: tuple[Path, ...], run: str, live: str | None, output: Path | None, no_overlay: bool,
-                  counter_run: str | None, headless: bool | None, max_frames: int | None, window_s: float, every: int,
-                  device: str, as_json: bool) -> None:
-    """Judge VIDEO (one per view of the run) with a trained run: JSON report + overlay video.
-
-    \b
-    gymdata score squat.mp4 --run RUN
-    gymdata score front.mp4 side.mp4 --run RUN        (a two-view run)
-    gymdata score --live 0 --run RUN                  (camera 0; q quits)
-    gymdata score --live clip.mp4 --run RUN --headless --out annotated.mp4
-    """
-    if live is not None:
-        if videos:
-            raise InputError("give VIDEO or --live SOURCE, not both")
-        stats = score_live(live, run, output=output, headless=headless, max_frames=max_frames, window_s=window_s,
-                           every=every, device=device)
-        click.echo(json.dumps(stats, indent=2, default=str) if as_json else format_live(stats))
-        return
-    if not videos:
-        raise InputError("no VIDEO given", hint="gymdata score VIDEO --run RUN, or --live SOURCE")
-    report = score_video(videos, run, out_dir=output, overlay=not no_overlay, counter_run=counter_run, device=device)
-    click.echo(json.dumps(report, indent=2) if as_json else format_report_summary(report))
-
-
-@click.command("export-model")
-@click.argument("run")
-@click.option("--onnx", "onnx_", is_flag=True, required=True, help="Export to ONNX (the only format so far).")
-@click.option("--out", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              help="The .onnx file (default RUN/model.onnx).")
-@json_option
-def export_model_command(run: str, onnx_: bool, output: Path | None, as_json: bool) -> None:
-    """Export trained run RUN for deployment, and check the export against PyTorch.
-
-    \b
-    gymdata export-model RUN --onnx [--out model.onnx]
-    """
-    result = export_onnx(run, output)
-    diffs = ", ".join(f"{k} {v:.2g}" for k, v in result["max_abs_diff"].items())
-    emit(result, f"wrote {result['onnx']} (+ {Path(result['sidecar']).name}); onnxruntime matches PyTorch "
-         f"(max abs diff: {diffs})")

@@ -1,7 +1,7 @@
-"""What the baselines share: data from an ``arrays`` export, the label space, the training loop,
-run folders, checkpoints, and ``gymdata evaluate``.
+"""Training the baselines' networks: batches from an ``arrays`` export, the loop, and setting up
+(or resuming) a run.
 
-A run lives in ``$GYMDATA_HOME/runs/<run-id>/`` (the layout of :mod:`baselines.counting`'s runs,
+A network's run lives in ``$GYMDATA_HOME/runs/<run-id>/`` (see :mod:`baselines.runs`;
 ``<run-id>`` = ``<model>-<export folder>-<UTC time>`` unless ``--run-id`` names it)::
 
     config.json     model, module, hyper-parameters, the export's label space, device, versions
@@ -19,269 +19,42 @@ torch, the shuffling order of every epoch), bf16 autocast on CUDA, CPU when no G
 epoch and RNG states are checkpointed at epoch ends, so an interrupted run resumed with
 ``--resume RUN`` ends with the same weights as one that never stopped (bit for bit on CPU).
 
-Models (``baselines/<model>.py``) are ``nn.Module`` subclasses of :class:`Net`: they declare the
-inputs they take (``video``: uint8 ``(B, V, T, H, W, 3)``; ``pose``: float ``(B, V, T, 33, 4)``
-landmarks; ``normalized``: ``(B, V, T, 133)`` from :func:`gymdata.features.normalize_landmarks`) and
-return a dict with any of ``criteria`` logits ``(B, E, W)`` (one row of W criterion slots per
-exercise; the row of the sample's exercise is the one that counts), ``exercise`` logits ``(B, E)``,
-``score`` in 0..1. Feature computation happens in the model, on the device.
+The networks and their loss are in :mod:`baselines.nets`, the data reader
+(:class:`gymdata.arrays.ExportUnits`) in the core, loading and evaluating runs in
+:mod:`baselines.evaluation`, the ``gymdata train MODEL`` options in :mod:`baselines.cli`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import json
 import logging
 import math
 import os
 import random
-import re
-import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import click
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset as TorchDataset
 
-from baselines.counting import RUN_RESULTS, check_run_id, new_run_id, run_path, runs_root
-from baselines.metrics import THRESHOLD, Predictions, evaluate, format_report
+from baselines.runs import (RUN_RESULTS, atomic_save, check_run_id, load_checkpoint, new_run_id, read_run_config,
+                            run_path, runs_root)
+from baselines.metrics import Predictions, evaluate
+from baselines.nets import LabelSpace, Net, model_inputs, multitask_loss, own_row
+from gymdata.arrays import ExportUnits, read_clips, read_meta
 from gymdata.errors import InputError
-from gymdata.safety import naming
-from gymdata.output import emit, json_option
 
 log = logging.getLogger("gymdata")
 
-#: Feature width of every branch (what ``merged`` concatenates).
-FEATURE_DIM = 512
 #: What the loop checkpoints and restores; bump when the layout of ``last.pt`` changes.
 CHECKPOINT_VERSION = 1
-
-
-# --------------------------------------------------------------------------------------------
-# Labels and data
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LabelSpace:
-    """The labels of an export: exercise ids, criterion slots per exercise, the score scale."""
-
-    exercises: tuple[str, ...]
-    criteria: dict[str, tuple[str, ...]]
-    score_scale: tuple[float, float] | None
-
-    @property
-    def width(self) -> int:
-        """Criterion slots per exercise (the most criteria any exercise has)."""
-        return max((len(c) for c in self.criteria.values()), default=0)
-
-    @classmethod
-    def from_meta(cls, meta: dict) -> LabelSpace:
-        scale = meta.get("score_scale")
-        return cls(tuple(meta["exercises"]), {k: tuple(v) for k, v in meta.get("criteria", {}).items()},
-                   tuple(float(s) for s in scale) if scale else None)
-
-    def to_json(self) -> dict:
-        return {"exercises": list(self.exercises), "criteria": {k: list(v) for k, v in self.criteria.items()},
-                "score_scale": list(self.score_scale) if self.score_scale else None}
-
-
-def read_meta(export: str | Path) -> dict:
-    """The ``meta.json`` of an ``arrays`` export.
-
-    Raises:
-        InputError: If ``export`` is not one.
-    """
-    path = Path(export)
-    if not (path / "meta.json").is_file():
-        raise InputError("not an arrays export (no meta.json)", path=path,
-                         hint="make one with: gymdata export NAME --format arrays OUT")
-    meta = json.loads((path / "meta.json").read_text())
-    if meta.get("format") != "gymdata-arrays":
-        raise InputError(f"meta.json says format {meta.get('format')!r}, not gymdata-arrays", path=path)
-    return meta
-
-
-class ExportUnits(TorchDataset):
-    """Units of an ``arrays`` export as stacked batches, read with one memory-mapped gather per
-    batch (``__getitems__``), which keeps a GPU fed far better than item-by-item reads (see
-    :class:`BatchLoader`).
-
-    Which units exist (those with a clip for every requested view) is decided by the export's own
-    :class:`~exporters.torch_arrays.ClipDataset` / ``PoseSequenceDataset``; labels come from its
-    ``clips.parquet``. A batch is a dict: ``video`` uint8 ``(B, V, T, H, W, 3)`` and/or ``pose``
-    float ``(B, V, T, 33, 4)``, ``criteria`` float ``(B, W)``, ``criteria_mask`` bool ``(B, W)``,
-    ``exercise`` long ``(B,)``, ``score`` float ``(B,)`` in 0..1 of the export's scale (NaN if
-    none), ``index`` long ``(B,)``.
-
-    Args:
-        export: The export folder.
-        split: Part(s) to keep (None: all).
-        views: Views per unit in order, or None for every clip alone (V = 1).
-        exercises: Exercises to keep (None: all).
-        video, pose: Which arrays to read.
-    """
-
-    def __init__(self, export: str | Path, *, split: str | Sequence[str] | None, views: Sequence[str] | None,
-                 exercises: Sequence[str] | None = None, video: bool = True, pose: bool = False):
-        from exporters.torch_arrays import ClipDataset, PoseSequenceDataset
-
-        self.root = Path(export)
-        self.meta = read_meta(self.root)
-        for wanted, name in ((video, "video.npy"), (pose, "poses.npy")):
-            if wanted and not (self.root / name).is_file():
-                raise InputError(f"the export has no {name}", path=self.root,
-                                 hint="export again with -o video=true -o poses=true")
-        base_cls = ClipDataset if video else PoseSequenceDataset
-        base = base_cls(self.root, views=views, split=split, exercises=exercises)
-        clips = base.clips
-        self.items = np.stack(base.items).astype(np.int64)  # (N, V) rows of the clip table
-        self.rows = clips["row"].to_numpy()[self.items]  # (N, V) rows of the arrays
-        first = clips.iloc[self.items[:, 0]]
-        width = int(self.meta.get("criteria_width") or 0)
-        crit = np.array([list(c) for c in first["criteria"]], np.int64).reshape(len(first), width)
-        self.criteria = (crit == 1).astype(np.float32)
-        self.mask = crit >= 0
-        self.exercise = first["exercise_id"].to_numpy(np.int64)
-        scale = self.meta.get("score_scale")
-        score = first["score"].to_numpy(np.float64)
-        if scale and scale[1] > scale[0]:
-            score = (score - scale[0]) / (scale[1] - scale[0])
-        else:
-            score = np.full(len(first), np.nan)
-        self.score = score.astype(np.float32)
-        self.units = first["unit"].astype(str).tolist()
-        self.subjects = first["subject"].astype("string").fillna("").tolist()
-        self.video, self.pose = video, pose
-        self._arrays: dict[str, np.ndarray] = {}
-        for wanted, name in ((video, "video.npy"), (pose, "poses.npy")):
-            if wanted:  # opened here, once: loader threads share the memory maps
-                self._array(name)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def _array(self, name: str) -> np.ndarray:
-        if name not in self._arrays:
-            self._arrays[name] = np.load(self.root / name, mmap_mode="r")
-        return self._arrays[name]
-
-    def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
-        idx = np.asarray(indices, np.int64)
-        rows = self.rows[idx]
-        flat = rows.ravel()
-        order = np.argsort(flat, kind="stable")  # read the memmap in file order, then put back
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        batch = {"criteria": torch.from_numpy(self.criteria[idx]), "criteria_mask": torch.from_numpy(self.mask[idx]),
-                 "exercise": torch.from_numpy(self.exercise[idx]), "score": torch.from_numpy(self.score[idx]),
-                 "index": torch.from_numpy(idx)}
-        for wanted, key, name in ((self.video, "video", "video.npy"), (self.pose, "pose", "poses.npy")):
-            if wanted:
-                data = self._array(name)[flat[order]][back]
-                batch[key] = torch.from_numpy(data.reshape(*rows.shape, *data.shape[1:]))
-        return batch
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {k: v[0] for k, v in self.__getitems__([i]).items()}
-
-
-# --------------------------------------------------------------------------------------------
-# Models
-# --------------------------------------------------------------------------------------------
-
-class Net(nn.Module):
-    """Base of the baselines' networks.
-
-    Subclasses set :attr:`input_names` (a subset of ``video``, ``pose``, ``normalized``, in the order
-    ``forward`` takes them) and return a dict of ``criteria``/``exercise`` logits and/or ``score``.
-    Criteria networks also implement :meth:`features` (the 512-d branch feature ``merged`` uses).
-    """
-
-    input_names: tuple[str, ...] = ()
-
-    def features(self, *inputs: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(f"{type(self).__name__} has no branch features")
-
-
-class CriteriaHead(nn.Module):
-    """Criteria logits ``(B, E, W)`` (a row of slots per exercise) and, with several exercises,
-    exercise logits ``(B, E)``, from a feature vector.
-
-    Args:
-        in_dim: Feature width.
-        space: The label space (E exercises, W slots).
-        hidden: Width of a hidden layer (None: a single linear layer, as ALEX-GYM-1's vision head).
-        dropout: Dropout before the hidden layer's output layer.
-    """
-
-    def __init__(self, in_dim: int, space: LabelSpace, hidden: int | None = None, dropout: float = 0.0):
-        super().__init__()
-        self.rows, self.width = len(space.exercises), space.width
-        out = self.rows * self.width
-        self.mlp = (nn.Linear(in_dim, out) if hidden is None else
-                    nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out)))
-        self.exercise = nn.Linear(in_dim, self.rows) if self.rows > 1 else None
-
-    def forward(self, feat: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {"criteria": self.mlp(feat).view(-1, self.rows, self.width)}
-        if self.exercise is not None:
-            out["exercise"] = self.exercise(feat)
-        return out
-
-
-def own_row(criteria: torch.Tensor, exercise: torch.Tensor) -> torch.Tensor:
-    """The ``(B, W)`` row of ``criteria (B, E, W)`` that belongs to each sample's exercise."""
-    return criteria[torch.arange(len(exercise), device=criteria.device), exercise]
-
-
-def model_inputs(batch: dict[str, torch.Tensor], names: Sequence[str], device: torch.device) -> list[torch.Tensor]:
-    """The tensors a model takes, moved to ``device`` (features are computed there)."""
-    out = []
-    for name in names:
-        if name == "video":
-            out.append(batch["video"].to(device, non_blocking=True))
-        elif name == "pose":
-            out.append(batch["pose"].to(device, non_blocking=True).float())
-        elif name == "normalized":
-            from gymdata.features import normalize_landmarks
-
-            out.append(normalize_landmarks(batch["pose"].to(device, non_blocking=True).float()))
-        else:
-            raise ValueError(f"unknown model input {name!r}")
-    return out
-
-
-def multitask_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], *,
-                   exercise_weight: float = 1.0) -> torch.Tensor:
-    """Masked BCE over the known criteria of each sample's exercise + cross-entropy of the
-    exercise head + MSE of the 0..1 score, whichever the model predicts."""
-    device = next(iter(out.values())).device
-    exercise = batch["exercise"].to(device)
-    total = torch.zeros((), device=device)
-    if "criteria" in out:
-        logits = own_row(out["criteria"].float(), exercise)
-        mask = batch["criteria_mask"].to(device)
-        if mask.any():
-            bce = nn.functional.binary_cross_entropy_with_logits(logits, batch["criteria"].to(device), reduction="none")
-            total = total + bce[mask].mean()
-    if "exercise" in out:
-        total = total + exercise_weight * nn.functional.cross_entropy(out["exercise"].float(), exercise)
-    if "score" in out:
-        target = batch["score"].to(device)
-        known = torch.isfinite(target)
-        if known.any():
-            total = total + nn.functional.mse_loss(out["score"].float()[known], target[known])
-    return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,22 +196,6 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    import io
-
-    # serialised in memory, written as plain bytes: a full disk is an OSError naming the file
-    # (torch.save to a path reports it as a RuntimeError of its zip writer)
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with naming(path), open(tmp, "wb") as fh:
-            fh.write(buf.getbuffer())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave half a checkpoint
-
-
 def train_step(model: Net, batch: dict, optimizer: torch.optim.Optimizer, device: torch.device,
                cfg: TrainConfig) -> float:
     """One optimisation step on a batch; returns its loss."""
@@ -562,9 +319,9 @@ def fit(model: Net, run: Path, train: ExportUnits, val: ExportUnits | None, cfg:
             best, bad = (monitored, 0) if improved else (best, bad + 1)
             record.update(best=improved, seconds=round(time.perf_counter() - t0, 3))
             if improved:
-                _atomic_save({"model": model.state_dict(), "epoch": epoch, "monitored": list(monitored)},
+                atomic_save({"model": model.state_dict(), "epoch": epoch, "monitored": list(monitored)},
                              run / "best.pt")
-            _atomic_save({"version": CHECKPOINT_VERSION, "model": model.state_dict(),
+            atomic_save({"version": CHECKPOINT_VERSION, "model": model.state_dict(),
                           "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": epoch,
                           "best": list(best), "bad_epochs": bad, "rng": _rng_state(device), "record": record}, last_path)
             with open(run / "metrics.jsonl", "a") as fh:
@@ -628,45 +385,8 @@ def plot_curves(run: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Commands: shared options, building, loading and evaluating runs
+# Setting up a run and opening its parts
 # --------------------------------------------------------------------------------------------
-
-def train_options(lr: float, batch_size: int = 16, views: str = "frontal,lateral") -> Callable:
-    """The options every ``gymdata train MODEL`` command shares (defaults per model)."""
-    def decorate(fn):
-        options = [
-            click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
-                         help="An arrays export (gymdata export NAME --format arrays OUT)."),
-            click.option("--val-data", type=click.Path(file_okay=False, path_type=Path),
-                         help="Export holding the validation part (default: --data)."),
-            click.option("--test-data", type=click.Path(file_okay=False, path_type=Path),
-                         help="Export holding the test part (default: --data)."),
-            click.option("--parts", default="train,val,test", show_default=True,
-                         help="Names of the training, validation and test parts."),
-            click.option("--exercise", "exercises", multiple=True, help="Train on this exercise only (repeatable)."),
-            click.option("--views", default=views, show_default=True,
-                         help="Views per sample, one stream each, or 'any' (every clip alone, one stream)."),
-            click.option("--epochs", type=int, default=None, help="Most epochs (default 100)."),
-            click.option("--batch-size", type=int, default=batch_size, show_default=True),
-            click.option("--lr", type=float, default=lr, show_default=True, help="Adam learning rate."),
-            click.option("--clip-grad", type=float, default=1.0, show_default=True, help="Max gradient norm (0: off)."),
-            click.option("--patience", type=int, default=10, show_default=True, help="Early-stopping patience."),
-            click.option("--monitor", type=click.Choice(["metric", "loss"]), default="metric", show_default=True,
-                         help="What early stopping and the best checkpoint follow on the validation part: its "
-                              "metric (Hamming loss, or score MAE; ties broken by the loss) or its loss."),
-            click.option("--seed", type=int, default=0, show_default=True),
-            click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-            click.option("--workers", type=int, default=None, help="Batch reader threads (default 6 on CUDA, 0 on CPU)."),
-            click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA."),
-            click.option("--run-id", help="Name of the run folder (default <model>-<export>-<time>)."),
-            click.option("--resume", "resume", metavar="RUN", help="Continue an interrupted run (its config is reused)."),
-            json_option,  # read by run_train_command (json_requested)
-        ]
-        for opt in reversed(options):
-            fn = opt(fn)
-        return fn
-    return decorate
-
 
 def parse_views(text: str) -> list[str] | None:
     """``"frontal,lateral"`` -> the list; ``"any"`` -> None (every clip alone)."""
@@ -708,9 +428,7 @@ def start_run(model_name: str, module: str, opts: dict, params: dict, *, video: 
                         stop_patience=opts["patience"], monitor=opts["monitor"], clip_grad=opts["clip_grad"],
                         seed=opts["seed"],
                         device=opts["device"], workers=opts["workers"], amp=not opts["no_amp"])
-    import pandas as pd
-
-    reps = pd.read_parquet(data / "clips.parquet", columns=["rep_index"])["rep_index"]
+    reps = read_clips(data, columns=["rep_index"])["rep_index"]
     run_id = check_run_id(opts["run_id"]) if opts.get("run_id") else new_run_id(model_name, data.name)
     run = runs_root() / run_id
     if run.exists():
@@ -744,8 +462,6 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
     Raises:
         InputError: If the export is missing or has other exercises or criteria than the run.
     """
-    import pandas as pd
-
     key = ("data", "val_data", "test_data")[which]
     path = Path(data or config.get(key) or config["data"])
     part = config["parts"][which]
@@ -753,7 +469,7 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
     if (mine.exercises, mine.criteria) != (theirs.exercises, theirs.criteria):
         raise InputError("this export's exercises or criteria differ from the run's", path=path,
                          hint="evaluate on an export of the dataset the run was trained on")
-    if part not in set(pd.read_parquet(path / "clips.parquet", columns=["split"])["split"].dropna()):
+    if part not in set(read_clips(path, columns=["split"])["split"].dropna()):
         return None
     inputs = config["inputs"]
     try:
@@ -763,206 +479,3 @@ def open_part(config: dict, which: int, *, data: str | Path | None = None) -> Ex
         if "no items" in exc.message:  # the part exists, but not with every view the run needs
             return None
         raise
-
-
-def model_module(name: str, *, where: Path | None = None):
-    """The module of model ``name`` as registered in the ``gymdata.models`` entry points (it has
-    ``build(config, space)``). A run's ``config.json`` names its model; the code that builds it
-    comes from what is installed, never from a module path written in the file.
-
-    Raises:
-        InputError: If no installed model has that name, or it cannot build networks.
-    """
-    from gymdata import registry
-
-    eps = registry.available("gymdata.models")
-    if not isinstance(name, str) or name not in eps:
-        raise InputError(f"config.json names model {name!r}, which is not an installed model", path=where,
-                         hint=f"installed models: {', '.join(sorted(eps)) or 'none'}")
-    module = importlib.import_module(eps[name].module)
-    if not callable(getattr(module, "build", None)):
-        raise InputError(f"model {name!r} cannot be rebuilt from a run (it has no build function)", path=where,
-                         hint="evaluate it with the command that trained it")
-    return module
-
-
-def build_model(config: dict) -> Net:
-    """The untrained network of a run config (the registered model's ``build(config, space)``)."""
-    where = Path(config["run_dir"]) / "config.json" if config.get("run_dir") else None
-    try:
-        space = LabelSpace.from_meta(config["space"])
-        return model_module(config.get("model"), where=where).build(config, space)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"config.json is damaged or from another version ({type(exc).__name__}: {exc})",
-                         path=where, hint="retrain the model; a run's config.json is written by gymdata train") from None
-
-
-def read_run_config(path: Path) -> dict:
-    """A run folder's ``config.json`` as a dict.
-
-    Raises:
-        InputError: If it is missing, not JSON, or not an object.
-    """
-    file = Path(path) / "config.json"
-    try:
-        config = json.loads(file.read_bytes())
-    except FileNotFoundError:
-        raise InputError("the run has no config.json", path=path, hint="is this a run folder?") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"config.json is damaged (not valid JSON: {exc})", path=file,
-                         hint="retrain the model; a run's config.json is written by gymdata train") from None
-    if not isinstance(config, dict) or not isinstance(config.get("model"), str):
-        raise InputError("config.json is damaged (no model name)", path=file,
-                         hint="retrain the model; a run's config.json is written by gymdata train")
-    return config
-
-
-def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict:
-    """A checkpoint read with ``torch.load(weights_only=True)``: tensors, numbers, strings and
-    containers only, so a hostile file cannot run code while it is read.
-
-    Raises:
-        InputError: If the file is damaged, or holds other objects (a run saved by a gymdata before
-            checkpoints were made safe to load, or a file that was tampered with).
-    """
-    import pickle  # only for its exception type: the file is read by torch's restricted unpickler
-
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only" not in str(exc).lower() or "Unsupported operand" in str(exc):  # not a checkpoint at all
-            raise InputError("checkpoint is damaged (not a PyTorch checkpoint)", path=path,
-                             hint="retrain the run, or restore the file from a backup") from None
-        # name what was refused (torch's text goes on to suggest loading it unsafely: not repeated here)
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f"it refers to {found.group(1)}" if found else "it holds objects other than tensors"
-        raise InputError(f"checkpoint is not safe to load: {what} (a run saved by an older gymdata, or a "
-                         "tampered file)", path=path,
-                         hint="gymdata loads checkpoints of tensors only; retrain the run with this version, "
-                              "and never open an untrusted checkpoint with other tools") from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise
-        raise InputError(f"checkpoint is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
-                         path=path, hint="retrain the run, or restore the file from a backup") from None
-    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-        raise InputError("checkpoint is damaged (no model weights)", path=path,
-                         hint="retrain the run, or restore the file from a backup")
-    return state
-
-
-def load_run(run: str | Path, *, checkpoint: str = "best.pt", device: str | torch.device = "cpu") -> tuple[Net, dict]:
-    """A trained network (eval mode) and its run config.
-
-    Raises:
-        InputError: If the run or its checkpoint is missing.
-    """
-    path = run_path(run)
-    config = read_run_config(path)
-    config["run_dir"] = str(path)
-    ckpt = path / checkpoint
-    if not ckpt.is_file():
-        raise InputError(f"the run has no {checkpoint} (has it finished an epoch?)", path=path)
-    model = build_model(config)
-    state = load_checkpoint(ckpt, device)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:  # missing/unexpected keys or wrong shapes: not this config's network
-        raise InputError(f"checkpoint does not match config.json ({str(exc).splitlines()[0][:160]})", path=ckpt,
-                         hint="the run folder mixes files of different runs; retrain it") from None
-    return model.to(device).eval(), config
-
-
-def evaluate_run(run: str | Path, *, part: str | None = None, data: str | Path | None = None,
-                 device: str = "auto", threshold: float = THRESHOLD) -> dict:
-    """Evaluate a run's best checkpoint on one part of its export; writes ``eval-<part>.json`` and
-    ``.txt`` into the run folder and returns the report (with ``text``, the printed tables).
-
-    Raises:
-        InputError: If the part is missing or empty.
-    """
-    dev = pick_device(device)
-    model, config = load_run(run, device=dev)
-    part = part or config["parts"][2]
-    which = config["parts"].index(part) if part in config["parts"] else 2
-    parts = list(config["parts"])
-    parts[which] = part
-    units = open_part({**config, "parts": parts}, which, data=data)
-    if units is None:
-        raise InputError(f"no {part!r} units in the export", path=data or config.get(("data", "val_data", "test_data")[which]) or config["data"],
-                         hint="choose a part the export holds with --part")
-    preds, loss = predict(model, units, dev, workers=0)
-    space = LabelSpace.from_meta(config["space"])
-    report = evaluate(preds, space.exercises, space.criteria, threshold=threshold)
-    report.update(part=part, loss=loss, run=config["run_id"], model=config["model"], samples=len(units))
-    text = f"{config['model']} run {config['run_id']} on part {part!r} ({len(units)} samples)\n{format_report(report)}"
-    run_dir = Path(config["run_dir"])
-    (run_dir / f"eval-{part}.json").write_text(json.dumps(report, indent=2, default=float))
-    (run_dir / f"eval-{part}.txt").write_text(text + "\n")
-    report["text"] = text
-    return report
-
-
-def train_and_test(config: dict, model: Net, *, param_groups: list[dict] | None = None) -> dict:
-    """Fit a model on its run's training part (monitoring the validation part), then evaluate the
-    best checkpoint on the test part when the export has one. Returns the test report or the
-    last epoch's record."""
-    run = Path(config["run_dir"])
-    train = open_part(config, 0)
-    if train is None:
-        raise InputError(f"no {config['parts'][0]!r} units in the export", path=config["data"],
-                         hint="split the dataset (gymdata split NAME) before exporting, or name the parts with --parts")
-    val = open_part(config, 1)
-    if val is None:
-        log.info("no %r part: monitoring the training loss", config["parts"][1])
-    space = LabelSpace.from_meta(config["space"])
-    log.info("run %s: %d training units, %d validation units, device %s", run.name, len(train),
-             0 if val is None else len(val), pick_device(config["train"]["device"]))
-    record = fit(model, run, train, val, loop_config(config), space, param_groups=param_groups,
-                 resume=bool(config.get("resumed")))
-    if open_part(config, 2) is None:
-        return record
-    return evaluate_run(run, device=config["train"]["device"])
-
-
-@click.command("evaluate")
-@click.argument("run")
-@click.option("--part", help="Part to evaluate (default: the run's test part).")
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), help="Another export of the same dataset.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--threshold", type=float, default=THRESHOLD, show_default=True, help="Probability of 'met'.")
-@json_option
-def evaluate_command(run: str, part: str | None, data: Path | None, device: str, threshold: float, as_json: bool) -> None:
-    """Evaluate trained run RUN (id or folder): Hamming loss, per-criterion F1/accuracy, score
-    MAE/RMSE, Spearman rho and relative L2, per exercise."""
-    report = evaluate_run(run, part=part, data=data, device=device, threshold=threshold)
-    text = report.pop("text")
-    click.echo(json.dumps(report, indent=2, default=float) if as_json else text)
-
-
-def run_train_command(model_name: str, module: str, opts: dict, params: dict,
-                      build_fn: Callable[[dict], tuple[Net, list | None]], *, video: bool, pose: bool) -> dict:
-    """What every ``gymdata train MODEL`` command does: set up (or resume) the run, build the
-    model, train, test, print the test tables and where the run is (both as JSON with ``--json``).
-    Returns the config."""
-    opts = {k: v for k, v in opts.items() if k != "as_json"}  # printing only: not part of the run's config
-    config = start_run(model_name, module, opts, params, video=video, pose=pose)
-    config["resumed"] = bool(opts.get("resume"))
-    seed_everything(config["train"]["seed"])  # the initial weights depend on the seed only
-    try:
-        model, groups = build_fn(config)
-        result = train_and_test(config, model, param_groups=groups)
-    except BaseException as exc:
-        run = Path(config["run_dir"])
-        if not config["resumed"] and not (run / "last.pt").is_file():
-            # nothing to resume: remove the folder so that it is not taken for a run
-            shutil.rmtree(run, ignore_errors=True)
-            if isinstance(exc, KeyboardInterrupt):
-                click.echo("interrupted before the first epoch ended: nothing was kept", err=True)
-        elif isinstance(exc, KeyboardInterrupt):
-            click.echo(f"interrupted: resume with gymdata train {model_name} --resume {config['run_id']}", err=True)
-        raise
-    text = result.pop("text", None)
-    emit({"run": config["run_id"], "run_dir": str(config["run_dir"]), "result": result},
-         [*([text] if text else []), f"run folder: {config['run_dir']}"])
-    return config

@@ -20,7 +20,8 @@ import click
 import torch
 from torch import nn
 
-from baselines.training import FEATURE_DIM, CriteriaHead, LabelSpace, Net, run_train_command, train_options
+from baselines.cli import run_train_command, train_options
+from baselines.nets import FEATURE_DIM, CriteriaHead, LabelSpace, Net
 from gymdata.errors import InputError
 
 DEFAULTS = {"channels": [256, 128, 64], "final_channels": 32, "gru_hidden": 128, "head_hidden": 128, "dropout": 0.2}

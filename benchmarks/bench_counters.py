@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["GYMDATA_HOME"] = tempfile.mkdtemp(prefix="bench-counters-")
 
     from baselines import gmm, poserac
-    from baselines.counting import PeriodicCounter, clip_info, expected_counts, motion_signal, valid_frames
+    from baselines.counter_features import valid_frames
+    from baselines.counting import PeriodicCounter, motion_signal
+    from baselines.counting_data import clip_info, expected_counts
     from gymdata import store
     from gymdata.features import load_pose_sequences
     from importers.pose_counting import import_pose_counting
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     gmm.train("countix", split="train", clips_per_exercise=0, run_id="gmm-bench")
     report["gmm_train_s"] = round(time.perf_counter() - t, 1)
-    from baselines.counting import load_counter
+    from baselines.counting_data import load_counter
 
     counters = {"poserac": load_counter("poserac-bench"), "gmm": load_counter("gmm-bench")}
     test = [c for c in clip_info(ds) if c["split"] == "test"]

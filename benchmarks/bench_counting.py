@@ -44,7 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from baselines.counting import PeriodicCounter, count_metrics, count_video
+from baselines.counting import PeriodicCounter, count_metrics
+from baselines.counting_data import count_video
 from baselines.gmm import GMMCounter, GMMParams, LabelledClip
 
 COUNTIX_EXERCISES = ("squat", "lunge", "push_up")

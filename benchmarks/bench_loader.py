@@ -4,7 +4,7 @@ Measures, for an ``arrays`` export (built here, from the sample generator or syn
 ``--export`` names one):
 
 1. **loader throughput**: items/s and clips/s that a ``DataLoader`` over
-   :class:`exporters.torch_arrays.ClipDataset` delivers with N workers (two views of 16 x 224 x
+   :class:`gymdata.arrays.ClipDataset` delivers with N workers (two views of 16 x 224 x
    224 uint8 frames per item by default, batch 16, shuffled, pinned memory on CUDA), after one
    warm-up epoch (the arrays are then in the page cache, as they are during training);
 2. with ``--device cuda``: the time of one training step of the ALEX-GYM-1 vision baseline's
@@ -16,8 +16,8 @@ Measures, for an ``arrays`` export (built here, from the sample generator or syn
 
 Run (prints a table and writes JSON with ``--json``)::
 
-    python benchmarks/bench_loader.py --workers 0,1,2                  # CPU only, this machine
-    python benchmarks/bench_loader.py --workers 0,2,4,8 --device cuda  # on a GPU machine
+    python benchmarks/bench_loader.py --loader-workers 0,1,2                  # CPU only, this machine
+    python benchmarks/bench_loader.py --loader-workers 0,2,4,8 --device cuda  # on a GPU machine
     python benchmarks/bench_loader.py --source synthetic --device cuda # without PyAV/openpyxl
 
 Nothing is downloaded: ``r3d_18`` is built without pretrained weights (the step time does not
@@ -44,24 +44,32 @@ from torch.utils.data import DataLoader
 def build_export(workdir: Path, subjects: int, size: int, frames: int, workers: int) -> Path:
     """Generate the sample corpus, import its ALEX-GYM-1 layout, split it, export arrays."""
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
-    from exporters.torch_arrays import exporter
-    from gymdata import store
     from gymdata.sample import generate_sample
-    from gymdata.splits import make_split
     from importers.alexgym import import_alexgym
 
     t0 = time.perf_counter()
     generate_sample(workdir / "sample", seed=0, subjects=subjects, takes=2, size=size)
     t1 = time.perf_counter()
     import_alexgym(workdir / "sample" / "alex-gym-1", "bench")
-    ds = store.open_dataset("bench")
-    make_split(ds)
+    return split_and_export(workdir, workers, frames, size, f"sample {t1 - t0:.0f}s, import", t0)
+
+
+def split_and_export(workdir: Path, workers: int, frames: int, size: int, built: str, t0: float) -> Path:
+    """Split the ``bench`` dataset and export it as arrays into ``workdir/arrays``; prints the times
+    (``built``: what came before, since ``t0``)."""
+    from exporters.torch_arrays import exporter
+    from gymdata import store
+    from gymdata.splits import make_split
+
+    make_split(store.open_dataset("bench"))
+    t1 = time.perf_counter()
+    result = exporter(store.open_dataset("bench"), workdir / "arrays", workers=workers, progress=False,
+                      frames=frames, size=size)
     t2 = time.perf_counter()
-    result = exporter(ds, workdir / "arrays", workers=workers, progress=False, frames=frames, size=size)
-    t3 = time.perf_counter()
-    print(f"built the export in {t3 - t0:.0f}s (sample {t1 - t0:.0f}s, import+split {t2 - t1:.0f}s, "
-          f"decode+write {t3 - t2:.1f}s: {result.clips / (t3 - t2):.0f} clips/s): {result}", file=sys.stderr)
+    print(f"built the export in {t2 - t0:.0f}s ({built}+split {t1 - t0:.0f}s, decode+write {t2 - t1:.1f}s: "
+          f"{result.clips / (t2 - t1):.0f} clips/s with {workers} workers): {result}", file=sys.stderr)
     return workdir / "arrays"
+
 
 
 def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: int) -> Path:
@@ -73,9 +81,7 @@ def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: 
     import cv2
 
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
-    from exporters.torch_arrays import exporter
     from gymdata import store
-    from gymdata.splits import make_split
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -108,20 +114,13 @@ def build_synthetic(workdir: Path, units: int, size: int, frames: int, workers: 
         txn.write("criteria", criteria)
         txn.write("scores", scores)
         txn.set_source("synthetic", root=str(root))
-    ds = store.open_dataset("bench")
-    make_split(ds)
-    t1 = time.perf_counter()
-    result = exporter(ds, workdir / "arrays", workers=workers, progress=False, frames=frames, size=size)
-    t2 = time.perf_counter()
-    print(f"built the export in {t2 - t0:.0f}s (corpus {t1 - t0:.0f}s, decode+write {t2 - t1:.1f}s: "
-          f"{result.clips / (t2 - t1):.0f} clips/s with {workers} workers): {result}", file=sys.stderr)
-    return workdir / "arrays"
+    return split_and_export(workdir, workers, frames, size, "corpus", t0)
 
 
 def measure_loader(export: Path, workers: int, batch: int, epochs: int, views: tuple[str, ...],
                    pin: bool) -> dict:
     """Items/s delivered by a DataLoader (after one warm-up epoch)."""
-    from exporters.torch_arrays import ClipDataset
+    from gymdata.arrays import ClipDataset
 
     dataset = ClipDataset(export, views=views)
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=pin,
@@ -147,7 +146,7 @@ def measure_gpu_step(batch: int, frames: int, size: int, views: int, steps: int,
     """
     from torchvision.models.video import r3d_18
 
-    from exporters.torch_arrays import to_model_input
+    from gymdata.arrays import to_model_input
 
     nets = torch.nn.ModuleList([r3d_18(num_classes=8) for _ in range(views)]).to(device)
     if frozen:
@@ -179,7 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export", type=Path, help="an existing arrays export (default: build one from the sample)")
     parser.add_argument("--workdir", type=Path, help="build the export here and keep it (default: a temporary folder)")
-    parser.add_argument("--workers", default="0,1,2", help="DataLoader worker counts to try, comma-separated")
+    parser.add_argument("--loader-workers", default="0,1,2",
+                        help="DataLoader worker process counts to try, comma-separated")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per worker count")
     parser.add_argument("--views", default="frontal,lateral")
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--units", type=int, default=160, help="repetitions (x 2 views) of the synthetic source")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--build-workers", type=int, default=2, help="processes decoding the export")
+    parser.add_argument("-j", "--jobs", "--build-workers", dest="build_workers", type=int, default=2,
+                        help="worker processes decoding the export")
     parser.add_argument("--device", default="cpu", help="cuda: also time the r3d_18 training step")
     parser.add_argument("--steps", type=int, default=10, help="timed GPU steps")
     parser.add_argument("--frozen", action="store_true",
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
         meta = json.loads((export / "meta.json").read_text())
         results = {"export": {k: meta[k] for k in ("clips", "units", "frames", "size")},
                    "device": torch.cuda.get_device_name() if cuda else "cpu", "cpus": os.cpu_count(), "loader": []}
-        for w in (int(x) for x in args.workers.split(",")):
+        for w in (int(x) for x in args.loader_workers.split(",")):
             results["loader"].append(measure_loader(export, w, args.batch, args.epochs, views, pin=cuda))
     if cuda:
         step = measure_gpu_step(args.batch, meta["frames"], meta["size"], len(views), args.steps, args.device,

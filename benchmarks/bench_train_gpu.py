@@ -184,8 +184,9 @@ def _epochs(data, batch_size: int, device, workers: int, seed: int = 0):
 
 def bench(args: argparse.Namespace) -> dict:
     from baselines import resnet3d, vcoach
-    from baselines.training import (ExportUnits, LabelSpace, TrainConfig, make_loader, predict, seed_everything,
-                                    train_step)
+    from baselines.nets import LabelSpace
+    from baselines.training import TrainConfig, make_loader, predict, seed_everything, train_step
+    from gymdata.arrays import ExportUnits
 
     device = torch.device(args.device)  # cpu: a dry run of the script, nothing to report
     torch.backends.cudnn.benchmark = True
@@ -290,7 +291,7 @@ def evidence(args: argparse.Namespace) -> dict:
                           workers=args.export_workers)
     os.environ["GYMDATA_HOME"] = str(workdir / "store")
     from baselines import merged, resnet3d, vcoach
-    from baselines.training import runs_root
+    from baselines.runs import runs_root
 
     common = ["--data", str(export), "--device", args.device, "--seed", str(args.seed)]
     plan = [
@@ -341,7 +342,8 @@ def main() -> None:
         p.add_argument("--workdir", default="/tmp/gymdata-gpu", help="Where data and runs are built (reused).")
         p.add_argument("--size", type=int, default=224)
         p.add_argument("--frames", type=int, default=16)
-        p.add_argument("--export-workers", type=int, default=min(16, os.cpu_count() or 1))
+        p.add_argument("-j", "--jobs", "--export-workers", dest="export_workers", type=int,
+                       default=min(16, os.cpu_count() or 1), help="Worker processes decoding the export.")
         p.add_argument("--seed", type=int, default=0)
     b = sub.choices["bench"]
     b.add_argument("--data", help="An existing arrays export.")
@@ -350,7 +352,7 @@ def main() -> None:
     b.add_argument("--takes", type=int, default=2)
     b.add_argument("--units", type=int, default=480, help="--source synthetic: units to write.")
     b.add_argument("--batch-size", type=int, default=16)
-    b.add_argument("--workers", type=int, default=6, help="Reader threads.")
+    b.add_argument("--loader-threads", dest="workers", type=int, default=6, help="Batch reader threads.")
     b.add_argument("--warmup", type=int, default=8)
     b.add_argument("--steps", type=int, default=40)
     b.add_argument("--pose-epochs", type=int, default=3)

@@ -1,6 +1,7 @@
-"""A tiny, learnable ``arrays`` export written directly in the layout of
-:mod:`exporters.torch_arrays` (meta.json, clips.parquet, video.npy, poses.npy, pose_valid.npy), for
-the baseline tests: two exercises with 3 and 2 criteria, two views per unit, train/val/test parts.
+"""A tiny, learnable ``arrays`` export written with the format's own writer (:mod:`gymdata.arrays`:
+clips.parquet, meta.json, video.npy, poses.npy, pose_valid.npy) from made-up clips, for the
+baseline tests: two exercises with 3 and 2 criteria, two views per unit, train/val/test parts
+(and :class:`TinyStream`, a small stand-in for r3d_18).
 
 Every criterion verdict is drawn at random and written into the inputs: in the pose, as a
 landmark's x position; in the video, as the brightness of a band of the frames. The score is the
@@ -9,11 +10,13 @@ share of criteria met, on a 0..10 scale.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from torch import nn
+
+from gymdata import arrays
 
 EXERCISES = ["lunge", "squat"]
 CRITERIA = {"lunge": ["knee low", "back straight", "head up"], "squat": ["depth", "feet out"]}
@@ -46,20 +49,29 @@ def write_export(out: Path, *, units: int = 24, frames: int = 4, size: int = 16,
             rows.append({"row": len(rows), "video_id": f"{ex}/{u}/{view}", "unit": f"{ex}/{u}#0", "view": view,
                          "exercise": ex, "exercise_id": EXERCISES.index(ex), "subject": f"s{u % 6}",
                          "recording": f"{ex}/{u}", "rep_index": 0, "split": part, "num_frames": frames,
-                         "fps": 30.0, "score": 10.0 * float(bits.mean()), "criteria": crit,
+                         "fps": 30.0, "score": 10.0 * float(bits.mean()), "score_min": 0.0,
+                         "score_max": 10.0, "criteria": crit,
                          "frame_indices": list(range(frames))})
             videos.append(clip)
             poses.append(pose)
     clips = pd.DataFrame(rows)
     clips["rep_index"] = clips["rep_index"].astype("Int64")
-    clips.to_parquet(out / "clips.parquet", index=False)
-    np.save(out / "video.npy", np.stack(videos))
-    np.save(out / "poses.npy", np.stack(poses))
-    np.save(out / "pose_valid.npy", np.ones((len(rows), frames), bool))
-    meta = {"format": "gymdata-arrays", "version": 1, "frames": frames, "size": size, "resize": "squash",
-            "exercises": EXERCISES, "criteria": CRITERIA, "criteria_width": width, "score_name": "total",
-            "score_scale": [0.0, 10.0], "views": ["frontal", "lateral"], "clips": len(rows), "units": units,
-            "video": True, "poses": True, "pose_clips": len(rows), "state_frames": 0, "rows": len(rows),
-            "decode_failures": []}
-    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    np.save(out / arrays.VIDEO, np.stack(videos))
+    np.save(out / arrays.POSES, np.stack(poses))
+    arrays.finish(out, clips, frames=frames, size=size, resize="squash", exercises=EXERCISES, criteria=CRITERIA,
+                  score_name="total", views=["frontal", "lateral"], rows=len(rows), video=True, poses=True,
+                  pose_valid=np.ones((len(rows), frames), bool), pose_clips=len(rows))
     return out
+
+
+class TinyStream(nn.Module):
+    """Stands in for r3d_18 in the training tests (same input, same 512-d output, 1/10,000 of its
+    66M parameters for two views, whose Adam steps and checkpoints take seconds on a CPU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv3d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1))
+        self.fc = nn.Linear(8, 512)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))

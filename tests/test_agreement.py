@@ -43,6 +43,14 @@ def test_cohen_kappa_matches_sklearn():
     assert math.isnan(cohen_kappa(["pass"] * 5, ["pass"] * 5))
 
 
+def test_cohen_kappa_matches_the_textbook_example():
+    # Cohen's kappa as tabulated on Wikipedia: 50 items, yes/yes 20, yes/no 5, no/yes 10, no/no 15;
+    # p_o = 0.7, p_e = 0.5, kappa = 0.4
+    pairs = [(True, True)] * 20 + [(True, False)] * 5 + [(False, True)] * 10 + [(False, False)] * 15
+    a, b = zip(*pairs)
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+
+
 def test_segment_iou_matches_repetitions_one_to_one():
     assert temporal_iou((0, 9), (5, 14)) == pytest.approx(5 / 15)
     assert segment_iou([(0, 9), (10, 19)], [(10, 19), (0, 9)]) == 1.0

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from baselines import metrics, resnet3d, vcoach
-from baselines.training import ExportUnits, LabelSpace, read_metrics, runs_root
-from tests.baselines_support import CRITERIA, EXERCISES, write_export
+from baselines.nets import LabelSpace
+from baselines.runs import runs_root
+from baselines.training import read_metrics
+from gymdata.arrays import ExportUnits
+from tests.baselines_support import CRITERIA, EXERCISES, TinyStream, write_export
 from tests.conftest import run_cli
 
 # per model: extra options that keep it tiny and fast on one CPU core
@@ -29,19 +31,6 @@ MODELS = {
 @pytest.fixture(scope="module")
 def export(tmp_path_factory) -> Path:
     return write_export(tmp_path_factory.mktemp("export") / "arrays")
-
-
-class TinyStream(nn.Module):
-    """Stands in for r3d_18 in the training tests (same input, same 512-d output, 1/10,000 of its
-    66M parameters for two views, whose Adam steps and checkpoints take seconds on a CPU)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv3d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1))
-        self.fc = nn.Linear(8, 512)
-
-    def forward(self, x):
-        return self.fc(self.conv(x).flatten(1))
 
 
 @pytest.fixture
@@ -77,6 +66,9 @@ def test_binary_counts_match_alex_definitions():
     assert c["f1_met"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
     assert c["f1_failed"] == pytest.approx(2 * 1 / (2 * 1 + 1 + 1))
     assert c["f1"] == pytest.approx((c["f1_met"] + c["f1_failed"]) / 2)
+    # a class that never occurs nor is predicted has no F1, and stays out of the mean
+    c = metrics.binary_counts([1, 1, 1], [1, 1, 1])
+    assert c["f1_met"] == 1.0 and math.isnan(c["f1_failed"]) and c["f1"] == 1.0
 
 
 def test_score_metrics():
@@ -150,7 +142,7 @@ def test_model_trains_and_resumes_identically(model, export, small_backbone):
 
 
 def test_real_r3d_18_backbone_trains_a_step(export):
-    from baselines.training import LabelSpace, TrainConfig, train_step
+    from baselines.training import TrainConfig, train_step
 
     data = ExportUnits(export, split="train", views=["frontal", "lateral"], video=True)
     net = resnet3d.VisionNet(LabelSpace.from_meta(data.meta), 2)
@@ -161,7 +153,6 @@ def test_real_r3d_18_backbone_trains_a_step(export):
 
 
 def test_reduced_resolution_happens_in_the_model(export, small_backbone):
-    from baselines.training import LabelSpace
 
     net = resnet3d.VisionNet(LabelSpace.from_meta(json.loads((export / "meta.json").read_text())), 2,
                              {"frames": 2, "size": 8})
@@ -177,7 +168,7 @@ def test_merged_starts_from_trained_branches(export, small_backbone):
     assert config["params"]["vision"]["run"] == "vision" and config["params"]["pose"]["run"] == "pose"
     # merged started from the vision run's weights (not a fresh initialisation): after one epoch at a
     # tenth of the learning rate they are still close
-    from baselines.training import load_run
+    from baselines.evaluation import load_run
 
     v, _ = load_run("vision")
     m, _ = load_run("merged")

@@ -74,10 +74,6 @@ def _flag_problems(cmd: click.Command) -> list[str]:
 # Commands that still break the convention in code other sessions own (issue 17); strict xfails below
 # fail once a command is fixed, so the entry is removed then.
 KNOWN_FLAG_PROBLEMS = {
-    ("train", "bilstm"): "17b: --workers counts reader threads",
-    ("train", "merged"): "17b: --workers counts reader threads",
-    ("train", "resnet3d"): "17b: --workers counts reader threads",
-    ("train", "vcoach"): "17b: --workers counts reader threads",
 }
 
 

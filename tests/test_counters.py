@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from baselines.counting import StateParams, count_states, fuse_scores, grid_settings, load_counter, run_path
+from baselines.counting import StateParams, count_states, fuse_scores, grid_settings
+from baselines.counting_data import load_counter
+from baselines.runs import run_path
 from tests.conftest import run_cli
 from tests.fakes.pose_counting import sequence, write_pose_counting
 

@@ -14,18 +14,9 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from baselines.counting import (
-    CountResult,
-    PeriodicCounter,
-    count_dataset,
-    count_metrics,
-    load_counter,
-    reps_from_states,
-    run_path,
-    state_runs,
-    true_counts,
-    write_segments,
-)
+from baselines.counting import CountResult, PeriodicCounter, count_metrics, reps_from_states, state_runs
+from baselines.counting_data import count_dataset, load_counter, true_counts, write_segments
+from baselines.runs import run_path
 from baselines.gmm import GMMCounter, GMMParams, LabelledClip
 from gymdata import store
 from gymdata.errors import InputError
@@ -202,7 +193,7 @@ def test_gmm_one_shot_counts_other_clips_and_round_trips(tmp_path):
     lunges, _ = clip(4, active="lunge", seed=14)
     assert counter.count(lunges, 30.0, exercise="lunge").counter == "periodic"
 
-    from baselines.counting import save_run
+    from baselines.runs import save_run
 
     config = {"model": "gmm", "run_id": "gmm-test", "exercises": counter.exercises,
               "params": asdict(GMMParams())}
@@ -226,7 +217,7 @@ def test_gmm_ensemble_averages_its_members_and_round_trips(tmp_path):
     np.testing.assert_allclose(counter.score("squat", other), np.mean(members, axis=0), atol=1e-9)
     assert counter.count(other, 30.0, exercise="squat").count == 5
 
-    from baselines.counting import save_run
+    from baselines.runs import save_run
 
     config = {"model": "gmm", "run_id": "gmm-ens", "exercises": counter.exercises, "params": asdict(params)}
     save_run("gmm-ens", config, {}, counter.arrays())
@@ -382,7 +373,8 @@ def test_sample_corpus_one_shot_from_imported_repetitions(sample_corpus):
 
 
 def test_gmm_trains_on_labelled_states_when_a_clip_has_them():
-    from baselines.gmm import labelled_masks, train
+    from baselines.counting_data import labelled_masks
+    from baselines.gmm import train
 
     lm, reps = clip(4, seed=50)
     ds = build_dataset("states", {"a": ("squat", lm, reps), "b": ("squat", *clip(3, seed=51))})

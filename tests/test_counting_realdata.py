@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from baselines.counting import PeriodicCounter, count_metrics, count_video
+from baselines.counting import PeriodicCounter, count_metrics
+from baselines.counting_data import count_video
 
 pytestmark = pytest.mark.realdata
 

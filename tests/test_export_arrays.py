@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from exporters.torch_arrays import ClipDataset, FrameStateDataset, PoseSequenceDataset, to_model_input
+from gymdata.arrays import ClipDataset, FrameStateDataset, PoseSequenceDataset, to_model_input
 from gymdata import store
 from gymdata.errors import InputError
 from gymdata.media import list_frame_files

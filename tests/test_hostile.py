@@ -334,7 +334,7 @@ def test_gmm_refuses_an_existing_run(isolated_store):
 
 
 def test_save_run_is_atomic_and_concurrent_runs_do_not_mix(isolated_store):
-    from baselines.counting import save_run
+    from baselines.runs import save_run
 
     errors, done = [], []
 
@@ -361,7 +361,7 @@ def test_a_failed_train_leaves_no_run(tmp_path, isolated_store):
     code, _, err = run_cli("train", "vcoach", "--data", str(export), "--epochs", "1", "--device", "cpu",
                            "--run-id", "broken")
     one_line_error(code, err, "no 'train' units")
-    from baselines.counting import list_runs
+    from baselines.runs import list_runs
 
     assert not (isolated_store / "runs" / "broken").exists() and list_runs() == []
     # a folder with only config.json (a run killed before its first epoch) is not listed

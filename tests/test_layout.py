@@ -28,19 +28,12 @@ MAX_LINES = 700
 # merged: the strict xfail then fails, which is the reminder.
 # A cycle is "known" while it contains one of these pairs.
 KNOWN_CYCLES: dict[str, frozenset[str]] = {
-    "baselines.gmm <-> poserac (17b)": frozenset({"baselines.gmm", "baselines.poserac"}),
 }
 KNOWN_LARGE: dict[str, str] = {
-    "baselines/training.py": "17b",
-    "baselines/counting.py": "17b",
     "annotators/operators.py": "16a",
 }
 KNOWN_CORE_EDGE_IMPORTS: dict[str, str] = {}
-KNOWN_BASELINE_EXPORTER_IMPORTS: dict[str, str] = {
-    "baselines.training": "17b",
-    "baselines.resnet3d": "17b",
-    "baselines.scoring": "17a/17b (clip media moves to gymdata.media)",
-}
+KNOWN_BASELINE_EXPORTER_IMPORTS: dict[str, str] = {}
 
 
 def _modules() -> dict[str, Path]:
