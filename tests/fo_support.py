@@ -130,8 +130,12 @@ def squat_landmarks(frames: int, period: float = 12.0) -> np.ndarray:
 
 
 def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int = NUM_FRAMES,
-               with_labels: bool = True) -> store.Dataset:
-    """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels."""
+               with_labels: bool = True, lateral: tuple[int, int, int] | None = None) -> store.Dataset:
+    """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels.
+
+    ``lateral`` = (width, height, frames) gives the lateral clips another size and length (default:
+    64 x 48 and ``frames``, as the frontal ones).
+    """
     media = root / f"{name}-media"
     rng = np.random.default_rng(0)
     videos, poses, criteria, scores, segments = [], [], [], [], []
@@ -140,14 +144,15 @@ def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int =
     for take in range(takes):
         for view in ("frontal", "lateral"):
             vid = f"s{take}_{view}"
-            write_video(media / f"{vid}.mp4", frames=frames, size=(64, 48), fps=25.0)
+            width, height, n = lateral if lateral and view == "lateral" else (64, 48, frames)
+            write_video(media / f"{vid}.mp4", frames=n, size=(width, height), fps=25.0)
             videos.append({"video_id": vid, "corpus": "videos", "path": f"{vid}.mp4", "media_kind": "video",
                            "exercise": "squat", "exercise_raw": "squat", "subject": f"p{take}",
-                           "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": frames,
-                           "width": 64, "height": 48, "duration": frames / 25.0, "extras": "{}"})
-            lm = squat_landmarks(frames) + rng.normal(0, 0.003, (frames, 33, 4)).astype(np.float32)
+                           "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": n,
+                           "width": width, "height": height, "duration": n / 25.0, "extras": "{}"})
+            lm = squat_landmarks(n) + rng.normal(0, 0.003, (n, 33, 4)).astype(np.float32)
             lm[..., 3] = 0.9
-            for f in range(frames):
+            for f in range(n):
                 poses.append({"video_id": vid, "frame": f, "layout": "blazepose33", "landmarks": lm[f].ravel().tolist(),
                               "detected": f != 3, "source": "test"})
             if not with_labels:
