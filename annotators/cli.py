@@ -2,7 +2,8 @@
 
 * ``gymdata fiftyone push NAME`` / ``gymdata fiftyone pull NAME``;
 * ``gymdata app NAME``: the FiftyOne App with the labelling plugin;
-* ``gymdata agreement NAME``: inter-annotator agreement, as a table and a PNG.
+* ``gymdata agreement NAME``: inter-annotator agreement, as a table and a PNG;
+* ``gymdata adjudicate NAME --raters A B``: two annotators' labels side by side for a reviewer.
 """
 
 from __future__ import annotations
@@ -107,3 +108,18 @@ def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], incl
     emit({"dataset": name, "raters": report.raters, "rows": report.rows, "warnings": report.warnings(),
           "png": report.png, "json": report.json},
          [report.table(), f"\nwrote {report.png} and {report.json}"])
+
+
+@click.command("adjudicate")
+@click.argument("name")
+@click.option("--raters", nargs=2, required=True, metavar="A B", help="The two annotators to compare.")
+@click.option("--fo-name", default=None, help="FiftyOne dataset to make (default NAME-adjudicate-A-B).")
+@_database_option
+@json_option
+def adjudicate_cmd(name: str, raters: tuple[str, str], fo_name: str | None, database_uri: str | None,
+                   as_json: bool) -> None:
+    """Push NAME with two annotators' labels side by side (disagreements first) for a reviewer to pick."""
+    from annotators.adjudicate import build
+
+    report = build(name, raters, fo_name=fo_name, database_uri=database_uri)
+    emit(report, report.lines())

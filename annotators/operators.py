@@ -35,7 +35,7 @@ from typing import Any
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from annotators import foapi, takes
+from annotators import adjudicate, foapi, takes
 from annotators import labels as L
 from annotators import suggest as S
 from gymdata.errors import GymdataError
@@ -735,3 +735,4 @@ def register(plugin) -> None:
     """Register the operators and the panel with FiftyOne (called by the plugin package)."""
     for cls in (*OPERATORS, GymLabelsPanel):
         plugin.register(cls)
+    adjudicate.register(plugin)  # 16b: the adjudication operator
