@@ -60,8 +60,8 @@ class AdjudicationReport:
 
     def lines(self) -> list[str]:
         a, b = self.raters
-        out = [f"adjudication of {a} vs {b} on {self.store_name!r}: FiftyOne dataset {self.fo_name!r}, "
-               f"{self.clips_disagreeing} of {self.clips} clip(s) disagree"]
+        out = [(f"adjudication of {a} vs {b} on {self.store_name!r}: FiftyOne dataset {self.fo_name!r}, "
+                f"{self.clips_disagreeing} of {self.clips} clip(s) disagree")]
         if self.keys:
             out.append("  disagreements: " + ", ".join(f"{k} {n}" for k, n in sorted(self.keys.items(),
                                                                                   key=lambda kv: -kv[1])))
@@ -223,7 +223,10 @@ def _declare(dataset, raters: Sequence[str], values: Mapping[str, Mapping]) -> N
 def _edits_for(key: str, value: Any, labels: Mapping[str, Any], reviewer: str, num_frames: int) -> list[dict]:
     """The reviewer's edits that make a clip's ``key`` equal ``value`` (one rater's)."""
     at = L.now_iso()
-    make = lambda op, **kw: L.make_edit(op, reviewer, at=at, **kw)  # noqa: E731 - one time for the whole pick
+
+    def make(op: str, **kw: Any) -> dict:  # one time for the whole pick
+        return L.make_edit(op, reviewer, at=at, **kw)
+
     kind, _, name = key.partition(":")
     if kind == "criterion":
         if value is None:
@@ -309,7 +312,7 @@ def pick_choices(dataset, sample_id) -> list[str]:
 def register(plugin) -> None:
     """Register the "Adjudicate: pick" operator with FiftyOne (called from :func:`annotators.operators.register`)."""
     import fiftyone.operators as foo
-    import fiftyone.operators.types as types
+    from fiftyone.operators import types
 
     class AdjudicatePick(foo.Operator):
         @property

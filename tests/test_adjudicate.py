@@ -98,7 +98,7 @@ def test_adjudication_shows_both_raters_and_records_picks_as_the_reviewer(fo_db,
 
 def test_adjudicate_refuses_bad_raters_with_one_line(fo_db, tmp_path):
     make_store(tmp_path)
-    code, out, err = run_cli("adjudicate", "clips", "--raters", "ana", "ana")
+    code, _, err = run_cli("adjudicate", "clips", "--raters", "ana", "ana")
     assert code == 2 and "two different raters" in err and len(err.strip().splitlines()) == 1
-    code, out, err = run_cli("adjudicate", "clips", "--raters", "ana", "zoe")
+    code, _, err = run_cli("adjudicate", "clips", "--raters", "ana", "zoe")
     assert code == 2 and "'ana' has no label in 'clips'" in err
