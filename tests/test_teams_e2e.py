@@ -27,6 +27,7 @@ from tests.fo_support import (  # noqa: F401
     mongod,
     new_page,
     open_modal,
+    open_panel,
     repeat_browser,
     run_app,
 )
@@ -136,3 +137,55 @@ def test_two_annotators_two_sessions_do_not_move_or_see_each_other(fo_db, mongod
     ben_ds = fo_db.load_dataset("clips-ben")
     for take in ben_ds.select_group_slices(takes.TAKE_SLICE):
         assert take.score_quality in (60.0, 61.0, 62.0) and take.annotators == []
+
+
+@repeat_browser
+def test_browsing_takes_with_every_panel_open_records_nothing(fo_db, mongod, tmp_path, browser_round):
+    """Ten clips (five takes) with the Gym labels panel and Annotate mode's tracks open: open, step
+    through takes, switch slices, reload: a pull then finds no edit and the store gains no row."""
+    make_store(tmp_path, takes=5, frames=30)
+    push("clips", fo_name="clips-ana", blind_for="ana", progress=False)
+    dataset = fo_db.load_dataset("clips-ana")
+    ds = store.open_dataset("clips")
+    rows_before = {t: len(ds.df(t)) for t in ("criteria", "scores", "segments", "penalties") if ds.has(t)}
+    shown_before = {str(d["_id"]): (d.get("repetitions"), d.get("criteria"), len(d.get("gymdata_log") or []))
+                    for d in dataset._sample_collection.find({})}
+    with run_app(tmp_path, mongod, fo_name="clips-ana", annotator="ana") as app, chromium() as browser:
+        page = new_page(browser)
+        try:
+            for visit in range(2):  # the second time after a reload
+                open_modal(page, app)
+                open_panel(page, "gym_labels")
+                if not page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]').is_visible():
+                    page.locator('button[title="Split horizontally"]').first.click()  # the video next to the panel
+                page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]').wait_for()
+                modal = page.locator('[data-cy="modal"]')
+                for _ in range(4):  # the five takes
+                    old = modal.get_by_text(".mp4").first.inner_text()
+                    page.locator('[data-cy="nav-right-button"]').click()
+                    page.wait_for_function("([el, old]) => el && !el.innerText.includes(old)",
+                                           arg=[modal.element_handle(), old])
+                    thumbs = modal.locator('[data-cy="looker"]')
+                    for i in range(min(thumbs.count(), 3)):  # every slice of the take: frontal, lateral, take
+                        thumbs.nth(i).click()
+                        page.wait_for_timeout(300)
+                if visit == 0:
+                    page.locator('[data-cy="annotate"]').click()  # Annotate mode, its tracks shown
+                    page.get_by_role("button", name="Show tracks").click()
+                    page.get_by_label("Resize interval end").first.wait_for()
+                    page.locator('[data-cy="nav-left-button"]').click()  # back one take, tracks shown
+                    page.wait_for_timeout(1500)
+                    page.locator('[data-cy="explore"]').click()
+                    page.reload(wait_until="domcontentloaded")
+            page.wait_for_timeout(3000)  # any late save would have landed by now
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browse_takes.png"))
+        except Exception as exc:  # noqa: BLE001
+            fail_with_artifacts(page, app, "browse_takes", exc)
+    shown_after = {str(d["_id"]): (d.get("repetitions"), d.get("criteria"), len(d.get("gymdata_log") or []))
+                   for d in dataset._sample_collection.find({})}
+    assert shown_after == shown_before
+    report = pull("clips", fo_name="clips-ana")
+    assert report.edits == 0, report.lines()
+    ds = store.open_dataset("clips")
+    assert {t: len(ds.df(t)) for t in rows_before} == rows_before
