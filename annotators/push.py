@@ -369,7 +369,7 @@ def _pulled_prefix(log: list[dict], pulled: set[str]) -> int:
 
 def push(name: str, *, fo_name: str | None = None, pose_source: str | None = None,
          criteria_from: list[str] | tuple[str, ...] = (), workers: int = 2, progress: bool = True,
-         database_uri: str | None = None, blind_for: str | None = None) -> PushReport:
+         database_uri: str | None = None, blind_for: str | None = None, make_takes: bool = True) -> PushReport:
     """Create or update the FiftyOne dataset of a store dataset (see the module docstring).
 
     Args:
@@ -385,6 +385,8 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
         blind_for: Blind double labelling: the labels shown are this annotator's own and the imported
             ones, never another annotator's (:func:`gymdata.labels.blind`). The FiftyOne dataset
             should be this annotator's own (``fo_name``).
+        make_takes: Add the two-view ``take`` slice (:mod:`annotators.takes`) to groups with a frontal and
+            a lateral clip (encodes one composite video per take, once).
 
     Raises:
         DatasetNotFoundError: If a store dataset does not exist.
@@ -528,9 +530,10 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
     dataset.save()
     _annotate_schemas(dataset)
-    done = takes.push_takes(fo, dataset, cache_dir=media_cache_dir(), workers=workers, progress=progress)
+    if make_takes:
+        done = takes.push_takes(fo, dataset, cache_dir=media_cache_dir(), workers=workers, progress=progress)
+        report.takes_added, report.takes_encoded = done.added, done.encoded
+        report.failed += done.failed
     report.takes = coll.count_documents({"group.name": takes.TAKE_SLICE})
-    report.takes_added, report.takes_encoded = done.added, done.encoded
-    report.failed += done.failed
     report.seconds = time.perf_counter() - start
     return report
