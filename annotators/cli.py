@@ -2,7 +2,8 @@
 
 * ``gymdata fiftyone push NAME`` / ``gymdata fiftyone pull NAME``;
 * ``gymdata app NAME``: the FiftyOne App with the labelling plugin;
-* ``gymdata agreement NAME``: inter-annotator agreement, as a table and a PNG.
+* ``gymdata agreement NAME``: inter-annotator agreement, as a table and a PNG;
+* ``gymdata adjudicate NAME --raters A B``: two annotators' labels side by side for a reviewer.
 """
 
 from __future__ import annotations
@@ -41,17 +42,19 @@ def fiftyone_group() -> None:
 @click.option("--blind-for", default=None, metavar="ANNOTATOR",
               help="Blind double labelling: show ANNOTATOR's own and the imported labels only, never another "
                    "annotator's (use with an --fo-name of their own).")
+@click.option("--takes/--no-takes", "make_takes", default=True, show_default=True,
+              help="Add the 'take' slice: frontal and lateral side by side in one video, labelled once.")
 @click.option("-j", "--workers", default=2, show_default=True, help="Processes encoding frame folders to MP4.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @json_option
 def push_cmd(name: str, fo_name: str | None, database_uri: str | None, pose_source: str | None,
-             criteria_from: tuple[str, ...], blind_for: str | None, workers: int, quiet: bool,
+             criteria_from: tuple[str, ...], blind_for: str | None, make_takes: bool, workers: int, quiet: bool,
              as_json: bool) -> None:
     """Create or update the FiftyOne dataset of store dataset NAME (one sample per clip, views grouped)."""
     from annotators.push import push
 
     report = push(name, fo_name=fo_name, pose_source=pose_source, criteria_from=criteria_from, workers=workers,
-                  progress=not quiet, database_uri=database_uri, blind_for=blind_for)
+                  progress=not quiet, database_uri=database_uri, blind_for=blind_for, make_takes=make_takes)
     emit(report, report.lines())
 
 
@@ -107,3 +110,18 @@ def agreement_cmd(name: str, out: Path | None, annotators: tuple[str, ...], incl
     emit({"dataset": name, "raters": report.raters, "rows": report.rows, "warnings": report.warnings(),
           "png": report.png, "json": report.json},
          [report.table(), f"\nwrote {report.png} and {report.json}"])
+
+
+@click.command("adjudicate")
+@click.argument("name")
+@click.option("--raters", nargs=2, required=True, metavar="A B", help="The two annotators to compare.")
+@click.option("--fo-name", default=None, help="FiftyOne dataset to make (default NAME-adjudicate-A-B).")
+@_database_option
+@json_option
+def adjudicate_cmd(name: str, raters: tuple[str, str], fo_name: str | None, database_uri: str | None,
+                   as_json: bool) -> None:
+    """Push NAME with two annotators' labels side by side (disagreements first) for a reviewer to pick."""
+    from annotators.adjudicate import build
+
+    report = build(name, raters, fo_name=fo_name, database_uri=database_uri)
+    emit(report, report.lines())

@@ -35,7 +35,7 @@ from typing import Any
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from annotators import foapi
+from annotators import adjudicate, foapi, takes
 from annotators import labels as L
 from annotators import suggest as S
 from gymdata.errors import GymdataError
@@ -388,6 +388,8 @@ class GymLabelsPanel(foo.Panel):
         doc = ctx.dataset._sample_collection.find_one({"_id": foapi._oid(str(sid))}, {"group": 1})
         group = (doc or {}).get("group") or {}
         wanted = ctx.panel.get_state(f"view__{group.get('_id')}") if group else None
+        if group.get("name") == takes.TAKE_SLICE and wanted in (None, takes.TAKE_SLICE):
+            wanted = takes.TAKE_VIEWS[0]  # 16b stop-gap until the panel edits takes (takes.apply_edits)
         if wanted and wanted != group.get("name"):
             other = ctx.dataset._sample_collection.find_one({"group._id": group["_id"], "group.name": wanted},
                                                             {"_id": 1})
@@ -733,3 +735,4 @@ def register(plugin) -> None:
     """Register the operators and the panel with FiftyOne (called by the plugin package)."""
     for cls in (*OPERATORS, GymLabelsPanel):
         plugin.register(cls)
+    adjudicate.register(plugin)  # 16b: the adjudication operator

@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--naive-clips", type=int, default=10, help="clips for the naive route (per-frame compare)")
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--no-takes", action="store_true", help="push without the two-view take slice")
     parser.add_argument("-j", "--workers", type=int, default=2)
     parser.add_argument("--database-uri", default=None, help="use this MongoDB instead of a private mongod")
     args = parser.parse_args()
@@ -170,17 +171,18 @@ def main() -> None:
         fo.list_datasets()  # connect before the clock starts
         total = args.clips * args.frames
         t = time.perf_counter()
-        first = push("bench", workers=args.workers, progress=False)
+        first = push("bench", workers=args.workers, progress=False, make_takes=not args.no_takes)
         first_s = time.perf_counter() - t
         pushed = fo.load_dataset("bench")
-        in_fo = pushed.select_group_slices().count("frames")
+        in_fo = pushed.select_group_slices(["frontal", "lateral"]).count("frames")  # the clips (not the takes)
         assert first.frames_written == total and in_fo == total, (first, in_fo)
         t = time.perf_counter()
-        again = push("bench", workers=args.workers, progress=False)
+        again = push("bench", workers=args.workers, progress=False, make_takes=not args.no_takes)
         again_s = time.perf_counter() - t
         result = {"clips": args.clips, "frames": total, "push_s": round(first_s, 2),
                   "push_clips_per_s": round(args.clips / first_s, 1), "push_frames_per_s": round(total / first_s),
-                  "repush_s": round(again_s, 2), "repush_frames_written": again.frames_written}
+                  "repush_s": round(again_s, 2), "repush_frames_written": again.frames_written,
+                  "takes": first.takes, "takes_encoded": first.takes_encoded}
         if not args.no_naive:
             naive_s, naive_frames = naive_push(fo, ds, landmarks, min(args.naive_clips, args.clips))
             result.update({"naive_clips": min(args.naive_clips, args.clips), "naive_frames": naive_frames,
