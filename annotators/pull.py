@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from annotators import foapi
+from annotators import foapi, takes
 from annotators import labels as L
 from gymdata import store
 from gymdata.errors import GymdataError
@@ -95,7 +95,10 @@ def _pull(name: str, *, fo_name: str | None, database_uri: str | None) -> PullRe
                            hint=f"pull it with: gymdata fiftyone pull {owner} --fo-name {fo_name}" if owner
                            else "only datasets made by 'gymdata fiftyone push' can be pulled")
     report = PullReport(name, fo_name)
-    for doc in dataset._sample_collection.find({}, foapi.OUTSIDE_PROJECTION):  # edits made in Annotate mode
+    coll = dataset._sample_collection
+    for doc in coll.find({takes.TAKE_FIELD: {"$exists": True}}, {"_id": 1}):  # Annotate mode on takes: to the views
+        takes.adopt_outside_edits(dataset, doc["_id"])
+    for doc in coll.find({takes.TAKE_FIELD: {"$exists": False}}, foapi.OUTSIDE_PROJECTION):  # ... and on clips
         if foapi.has_outside_edits(doc):
             foapi.adopt_outside_edits(dataset, doc["_id"])
     docs = list(dataset._sample_collection.find({"gymdata_log.0": {"$exists": True}},

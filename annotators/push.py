@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotators import foapi
+from annotators import foapi, takes
 from annotators import labels as L
 from gymdata import media, store
 from gymdata.errors import GymdataError, InputError
@@ -66,6 +66,9 @@ class PushReport:
     updated: int = 0
     frames_written: int = 0
     encoded: int = 0
+    takes: int = 0
+    takes_added: int = 0
+    takes_encoded: int = 0
     orphans: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -74,6 +77,9 @@ class PushReport:
         out = [f"pushed {self.store_name!r} to FiftyOne dataset {self.fo_name!r} in {self.seconds:.1f}s: "
                f"{self.added} clip(s) added, {self.updated} updated, {self.frames_written:,} frame(s) written, "
                f"{self.encoded} clip(s) encoded to MP4"]
+        if self.takes:
+            out.append(f"{self.takes} two-view take(s) in slice {takes.TAKE_SLICE!r} ({self.takes_added} added, "
+                       f"{self.takes_encoded} composite(s) encoded)")
         if self.orphans:
             out.append(f"{self.orphans} FiftyOne sample(s) are no longer in the store (kept, with their edits)")
         for vid, why in self.failed:
@@ -256,7 +262,7 @@ def _declare_schema(fo, dataset, score_names: list[str], *, frames: bool) -> Non
     specs.update({"penalty_points": (fo.FloatField,), "penalties": (fo.ListField, {"subfield": fo.DictField}),
                   "annotators": (fo.ListField, {"subfield": fo.StringField}), "edited_at": (fo.DateTimeField,),
                   "suggestion": (fo.DictField,), "gymdata_base": (fo.DictField,),
-                  "gymdata_log": (fo.ListField, {"subfield": fo.DictField})})
+                  "gymdata_log": (fo.ListField, {"subfield": fo.DictField}), takes.TAKE_FIELD: (fo.DictField,)})
     frame_specs: dict[str, tuple] = {foapi.POSE_FIELD: (fo.EmbeddedDocumentField, {"embedded_doc_type": fo.Keypoints}),
                                      foapi.STATE_REV: (fo.IntField,)}
     for name in (foapi.STATE_FIELD, foapi.SUGGESTED_STATE_FIELD):
@@ -442,7 +448,7 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
     coll = dataset._sample_collection
     existing = {d["video_id"]: d for d in coll.find({"video_id": {"$in": ids}},
                                                     {"video_id": 1, "group": 1, "gymdata_fp": 1})}
-    report.orphans = coll.count_documents({"video_id": {"$nin": ids}})
+    report.orphans = coll.count_documents({"video_id": {"$nin": ids}, "group.name": {"$ne": takes.TAKE_SLICE}})
     keys = _group_keys(videos)
     groups: dict[str, Any] = {}  # group key -> group id, existing groups first
     for vid, (key, _) in zip(ids, keys):
@@ -522,5 +528,9 @@ def push(name: str, *, fo_name: str | None = None, pose_source: str | None = Non
                                                               edges=[list(e) for e in foapi.SKELETON_EDGES])}
     dataset.save()
     _annotate_schemas(dataset)
+    done = takes.push_takes(fo, dataset, cache_dir=media_cache_dir(), workers=workers, progress=progress)
+    report.takes = coll.count_documents({"group.name": takes.TAKE_SLICE})
+    report.takes_added, report.takes_encoded = done.added, done.encoded
+    report.failed += done.failed
     report.seconds = time.perf_counter() - start
     return report

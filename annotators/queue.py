@@ -68,11 +68,19 @@ def disagreements(store_name: str | None) -> Counter:
 def label_queue(dataset, annotator: str) -> list[dict[str, Any]]:
     """Every clip of a pushed dataset in the order to label them, for one annotator.
 
+    Take samples (:mod:`annotators.takes`) hold no labels: the queue lists the view clips, each with
+    the take it is part of (``take_id``, None if none), which is the sample to open to label both
+    views at once.
+
     Returns:
-        ``[{"sample_id", "group_id", "video_id", "tier", "why"}]``, the next clip first.
+        ``[{"sample_id", "group_id", "video_id", "take_id", "tier", "why"}]``, the next clip first.
     """
-    docs = list(dataset._sample_collection.find({}, {"video_id": 1, "group": 1, "gymdata_base": 1,
-                                                     "gymdata_log": 1, "suggestion": 1}).sort("video_id", 1))
+    from annotators.takes import TAKE_FIELD, TAKE_SLICE
+
+    coll = dataset._sample_collection
+    docs = list(coll.find({TAKE_FIELD: {"$exists": False}}, {"video_id": 1, "group": 1, "gymdata_base": 1,
+                                                             "gymdata_log": 1, "suggestion": 1}).sort("video_id", 1))
+    take_ids = {d["group"]["_id"]: str(d["_id"]) for d in coll.find({"group.name": TAKE_SLICE}, {"group": 1})}
     split = disagreements(foapi.gymdata_info(dataset).get("store"))
     rows = []
     for doc in docs:
@@ -90,7 +98,7 @@ def label_queue(dataset, annotator: str) -> list[dict[str, Any]]:
             key, why = (3, 0.0), "labelled, no disagreement"
         group = doc.get("group") or {}
         rows.append({"sample_id": str(doc["_id"]), "group_id": str(group["_id"]) if group else None,
-                     "video_id": doc["video_id"], "tier": TIERS[key[0]], "why": why, "_key": key})
+                     "video_id": doc["video_id"], "take_id": take_ids.get(group.get("_id")), "tier": TIERS[key[0]], "why": why, "_key": key})
     rows.sort(key=lambda r: r["_key"])  # stable: the dataset's order within a tier
     for r in rows:
         del r["_key"]

@@ -27,7 +27,7 @@ def main(dataset_name: str, annotator: str, index: int, edits: int, out: Path) -
     from annotators import labels as L
 
     dataset = fo.load_dataset(dataset_name)
-    samples = list(dataset.select_group_slices().sort_by("video_id"))
+    samples = list(dataset.select_group_slices(["frontal", "lateral"]).sort_by("video_id"))  # the clips, not the takes
     crits = {s.id: foapi.exercise_criteria(dataset, s.exercise, s.view) for s in samples}
     visits: Counter = Counter()
     applied, ops = [], Counter()

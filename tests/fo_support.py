@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -130,8 +131,12 @@ def squat_landmarks(frames: int, period: float = 12.0) -> np.ndarray:
 
 
 def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int = NUM_FRAMES,
-               with_labels: bool = True) -> store.Dataset:
-    """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels."""
+               with_labels: bool = True, lateral: tuple[int, int, int] | None = None) -> store.Dataset:
+    """A store dataset of ``takes`` squat takes x (frontal, lateral) H.264 clips, with poses and labels.
+
+    ``lateral`` = (width, height, frames) gives the lateral clips another size and length (default:
+    64 x 48 and ``frames``, as the frontal ones).
+    """
     media = root / f"{name}-media"
     rng = np.random.default_rng(0)
     videos, poses, criteria, scores, segments = [], [], [], [], []
@@ -140,14 +145,15 @@ def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int =
     for take in range(takes):
         for view in ("frontal", "lateral"):
             vid = f"s{take}_{view}"
-            write_video(media / f"{vid}.mp4", frames=frames, size=(64, 48), fps=25.0)
+            width, height, n = lateral if lateral and view == "lateral" else (64, 48, frames)
+            write_video(media / f"{vid}.mp4", frames=n, size=(width, height), fps=25.0)
             videos.append({"video_id": vid, "corpus": "videos", "path": f"{vid}.mp4", "media_kind": "video",
                            "exercise": "squat", "exercise_raw": "squat", "subject": f"p{take}",
-                           "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": frames,
-                           "width": 64, "height": 48, "duration": frames / 25.0, "extras": "{}"})
-            lm = squat_landmarks(frames) + rng.normal(0, 0.003, (frames, 33, 4)).astype(np.float32)
+                           "recording": f"take{take}", "view": view, "fps": 25.0, "num_frames": n,
+                           "width": width, "height": height, "duration": n / 25.0, "extras": "{}"})
+            lm = squat_landmarks(n) + rng.normal(0, 0.003, (n, 33, 4)).astype(np.float32)
             lm[..., 3] = 0.9
-            for f in range(frames):
+            for f in range(n):
                 poses.append({"video_id": vid, "frame": f, "layout": "blazepose33", "landmarks": lm[f].ravel().tolist(),
                               "detected": f != 3, "source": "test"})
             if not with_labels:
@@ -171,3 +177,190 @@ def make_store(root: Path, name: str = "clips", *, takes: int = 2, frames: int =
                     txn.write(table, rows)
             txn.set_source("videos", root=str(media), importer="test", version="1")
     return store.open_dataset(name)
+
+
+# -- the App in a real browser (shared by the browser tests) ---------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("GYMDATA_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+#: Seconds the App may take to answer after ``gymdata app`` starts (a first push, a busy 2-core machine).
+APP_START_TIMEOUT = float(os.environ.get("GYMDATA_APP_START_TIMEOUT", "420"))
+#: ``GYMDATA_BROWSER_REPEAT=10`` runs every browser test ten times in one pytest run (flakiness checks).
+BROWSER_REPEAT = max(1, int(os.environ.get("GYMDATA_BROWSER_REPEAT", "1") or 1))
+repeat_browser = pytest.mark.parametrize("browser_round", range(BROWSER_REPEAT),
+                                         ids=[f"round{i}" for i in range(BROWSER_REPEAT)])
+
+
+def stop_tree(proc: subprocess.Popen) -> None:
+    """Stop a process and every process below it (the App server outlives its parent otherwise).
+
+    Any of them may already have exited (or exit while this runs): that is the goal, not an error.
+    """
+    import psutil
+
+    procs = []
+    try:
+        parent = psutil.Process(proc.pid)
+        procs = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        pass
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=15)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # whatever else is left in its session
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = APP_START_TIMEOUT) -> None:
+    """Wait until ``url`` answers; fail with the App's log if it exits or never answers."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"gymdata app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"the App did not answer at {url} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+class App:
+    """One ``gymdata app`` process (its own port and FiftyOne dataset): ``url``, ``log``, ``dataset_url``."""
+
+    def __init__(self, url: str, fo_name: str, log: Path, proc: subprocess.Popen):
+        self.url, self.fo_name, self.log, self.proc = url, fo_name, log, proc
+
+    @property
+    def dataset_url(self) -> str:
+        return f"{self.url}/datasets/{self.fo_name}"
+
+    def log_tail(self, n: int = 2000) -> str:
+        return self.log.read_text()[-n:] if self.log.is_file() else "(none)"
+
+
+@contextlib.contextmanager
+def run_app(tmp_path: Path, mongod: str, name: str = "clips", *, fo_name: str | None = None,
+            annotator: str = "default-user", args: tuple[str, ...] = ()):
+    """Serve ``gymdata app NAME`` on a free port against the test database; yields an :class:`App`.
+
+    The App runs as its own process tree and is stopped (with everything it started) on exit.
+    """
+    import sys
+
+    port = free_port()
+    env = {**os.environ, **FO_ENV, "FIFTYONE_DATABASE_NAME": os.environ["FIFTYONE_DATABASE_NAME"],
+           "GYMDATA_HOME": str(store.home())}
+    log = tmp_path / f"app-{port}.log"
+    cmd = [sys.executable, "-m", "gymdata.cli", "app", name, "--port", str(port), "--database-uri", mongod,
+           "--plugins-dir", str(tmp_path / "plugins"), "--annotator", annotator, *args]
+    if fo_name:
+        cmd += ["--fo-name", fo_name]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/", proc, log)
+        yield App(url, fo_name or name, log, proc)
+    finally:
+        stop_tree(proc)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Debian Chromium through Playwright (skips when either is missing); yields the browser."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+            "--disable-backgrounding-occluded-windows"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, *, width: int = 1600, height: int = 1000):
+    """A page with generous timeouts that dismisses FiftyOne's pop-ups and records errors in ``page.gym_log``."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(90_000)
+    log: list[str] = []
+    page.gym_log = log  # type: ignore[attr-defined]
+    page.on("console", lambda m: log.append(f"{m.type}: {m.text[:200]}") if m.type == "error" else None)
+    page.on("response", lambda r: log.append(f"{r.status} {r.url.split('/', 3)[-1][:80]}") if r.status >= 400 else None)
+    # FiftyOne's "Explore Enterprise" pop-up can come up at any moment and take the next click
+    page.add_locator_handler(page.get_by_role("button", name="Dismiss"),
+                             lambda button: button.dispatch_event("click"), no_wait_after=True)
+    return page
+
+
+def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> None:
+    """Load the dataset's grid and open its first sample in the modal (clicks lost while the grid lays
+    out are retried until the modal shows)."""
+    from playwright.sync_api import TimeoutError as PwTimeout
+
+    page.goto(app.dataset_url + query, wait_until="domcontentloaded")
+    tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
+    modal = page.locator('[data-cy="modal"]')
+    tile.wait_for(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        tile.click()
+        try:
+            modal.wait_for(timeout=20_000)
+            return
+        except PwTimeout:
+            page.gym_log.append(f"modal not open after click {attempt}")
+            if time.monotonic() > deadline:
+                raise
+
+
+def open_panel(page, panel: str = "gym_labels", *, timeout: float = 240.0):
+    """Open a plugin panel in the modal and wait until it shows the open sample; returns its locator.
+
+    A panel loaded before the App set its current sample (or right after a reload) shows "Open a clip"
+    and gets no later event: then another tab is shown and this one again, which loads it anew.
+    """
+    from playwright.sync_api import TimeoutError as PwTimeout
+
+    content = page.locator(f'[data-cy="panel-content-{panel}"]')
+    tab = page.locator(f'[data-cy="panel-tab-{panel}"]')
+    title = content.locator("h4").first
+    deadline = time.monotonic() + timeout
+    while True:
+        tab.click(timeout=max(1_000, int((deadline - time.monotonic()) * 1000)))
+        try:
+            content.get_by_text("Open a clip").or_(title).first.wait_for(timeout=30_000)
+        except PwTimeout:
+            pass
+        if title.is_visible():
+            return content
+        page.gym_log.append(f"panel {panel} not showing the sample after clicking its tab")
+        if time.monotonic() > deadline:
+            raise PwTimeout(f"the {panel} panel never showed the open sample")
+        page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').click()
+
+
+def fail_with_artifacts(page, app: App | None, name: str, exc: BaseException) -> None:
+    """Keep a screenshot and fail with what the browser and the App server said."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"{name}_failed.png"
+    try:
+        page.screenshot(path=str(shot))
+    except Exception as err:  # noqa: BLE001 - the page may be gone; the message matters more
+        shot = f"(no screenshot: {err})"
+    pytest.fail(f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n"
+                f"browser: {'; '.join(page.gym_log[-15:])}\nscreenshot {shot}\n"
+                f"App log:\n{app.log_tail() if app else '(none)'}")

@@ -63,9 +63,10 @@ def test_push_builds_groups_media_and_labels(pushed):
     import fiftyone as fo
 
     ds, dataset = pushed
-    assert dataset.media_type == "group" and sorted(dataset.group_slices) == ["frontal", "lateral"]
-    assert len(dataset) == 2 and len(dataset.select_group_slices()) == 4  # two takes, two views each
-    takes = {frozenset(s.video_id for s in dataset.get_group(gid).values()) for gid in dataset.distinct("group.id")}
+    assert dataset.media_type == "group" and sorted(dataset.group_slices) == ["frontal", "lateral", "take"]
+    assert len(dataset) == 2 and len(dataset.select_group_slices(["frontal", "lateral"])) == 4  # two takes x two views
+    takes = {frozenset(s.video_id for s in dataset.get_group(gid).values() if s.video_id)
+             for gid in dataset.distinct("group.id")}
     assert takes == {frozenset({"s0_frontal", "s0_lateral"}), frozenset({"s1_frontal", "s1_lateral"})}
 
     s = sample_of(dataset, "s0_lateral")
