@@ -524,7 +524,7 @@
         "data-playing": playing ? 1 : 0,
         "data-sample": state ? state.sample_id : "",
         style: {
-          padding: 10,
+          padding: "10px 64px 10px 10px",
           display: "flex",
           flexDirection: "column",
           gap: 8,
@@ -610,6 +610,7 @@
           key: c.name,
           "data-cy": `gym-crit-${i}`,
           "data-verdict": c.verdict || "",
+          "data-by": c.annotator || "",
           onClick: () => setCrit(i),
           style: { padding: "2px 4px", cursor: "pointer", outline: i === crit ? "1px solid #ccc" : "none" }
         },

@@ -302,7 +302,7 @@ export default function GymKeys() {
       data-busy={busy}
       data-playing={playing ? 1 : 0}
       data-sample={state ? state.sample_id : ""}
-      style={{ padding: 10, display: "flex", flexDirection: "column", gap: 8, height: "100%", overflow: "auto",
+      style={{ padding: "10px 64px 10px 10px", display: "flex", flexDirection: "column", gap: 8, height: "100%", overflow: "auto",
                color: "#ddd", fontSize: 13 }}
     >
       <div style={{ display: "flex", gap: 12, alignItems: "baseline", flexWrap: "wrap" }}>
@@ -354,7 +354,7 @@ export default function GymKeys() {
             <div style={{ fontWeight: "bold", marginBottom: 4 }}>Criteria (1-9, 0 choose; P/F/U judge; Shift+P passes the rest)</div>
             {state.criteria.length ? null : <div>No criteria for this exercise in the dataset.</div>}
             {state.criteria.map((c, i) => (
-              <div key={c.name} data-cy={`gym-crit-${i}`} data-verdict={c.verdict || ""}
+              <div key={c.name} data-cy={`gym-crit-${i}`} data-verdict={c.verdict || ""} data-by={c.annotator || ""}
                    onClick={() => setCrit(i)}
                    style={{ padding: "2px 4px", cursor: "pointer", outline: i === crit ? "1px solid #ccc" : "none" }}>
                 <span style={{ display: "inline-block", width: 18 }}>{i < 10 ? (i + 1) % 10 : ""}</span>
