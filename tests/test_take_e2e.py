@@ -63,13 +63,23 @@ class Actions:
         self.page.keyboard.press(key)
         self._count(f"key {key}")
 
-    def hold(self, key: str, until_frame: int) -> None:
-        """Hold a key down until the video has played to ``until_frame``."""
+    def hold(self, key: str, until_frame: int, *, shot: tuple[int, str] | None = None) -> tuple[int, int]:
+        """Hold a key down until the video has played to ``until_frame`` (with ``shot``: take a
+        screenshot when it reaches that frame); returns the frames painted, as the panel showed them
+        just before the key went up."""
         self.page.keyboard.down(key)
+        if shot:
+            self.page.wait_for_function(f"document.querySelector('{PANEL}').dataset.frame >= {shot[0]}",
+                                        timeout=120_000)
+            self.page.screenshot(path=shot[1])
         self.page.wait_for_function(f"document.querySelector('{PANEL}').dataset.frame >= {until_frame}",
                                     timeout=120_000)
+        label, frames = self.page.locator(PANEL).get_attribute("data-paint").split(":")
         self.page.keyboard.up(key)
-        self._count(f"hold {key} to frame {until_frame}")
+        first, last = (int(x) for x in frames.split("-"))
+        assert label == key.upper()
+        self._count(f"hold {key} (painted frames {first}-{last})")
+        return first, last
 
     def drag(self, handle, dx: float, what: str) -> None:
         box = handle.bounding_box()
@@ -87,6 +97,11 @@ class Actions:
         self._count(f"type {text!r}")
 
 
+def _log_sizes(dataset) -> dict[str, int]:
+    return {str(d["_id"]): len(d.get("gymdata_log") or [])
+            for d in dataset._sample_collection.find({}, {"gymdata_log": 1})}
+
+
 def _idle(page) -> None:
     page.wait_for_function(IDLE, timeout=120_000)
 
@@ -99,6 +114,8 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
     monkeypatch.setattr(fo_support, "CRITERIA", FIVE)  # five criteria per view, as in ALEX-GYM-1
     make_store(tmp_path, takes=1, frames=48)
     push("clips", progress=False)
+    dataset = fo_db.load_dataset("clips")
+    untouched = _log_sizes(dataset)
     with run_app(tmp_path, mongod, annotator=ANNOTATOR) as app, chromium() as browser:
         page = new_page(browser)
         act = Actions(page)
@@ -110,6 +127,9 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
             _idle(page)
             assert _text(page, "gym-title").startswith("take"), _text(page, "gym-title")
             assert page.locator('[data-cy^="gym-crit-"]').count() == 10
+            assert _log_sizes(dataset) == untouched  # opening the take and the panel recorded nothing
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "take_e2e_open.png"))
 
             act.press("g")  # accept the counter's repetitions and states
             page.locator('[data-cy="gym-reps"]', has_text=f"by {ANNOTATOR}").wait_for()
@@ -126,8 +146,7 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
 
             act.press("Space")  # play
             page.wait_for_function(f"document.querySelector('{PANEL}').dataset.playing === '1'")
-            act.hold("a", 14)
-            act.hold("r", 26)
+            held = {"A": act.hold("a", 14), "R": act.hold("r", 26, shot=(20, str(ARTIFACTS / "take_e2e_paint.png")))}
             page.locator('[data-cy="gym-states"]', has_text="A ").wait_for()
             _idle(page)
 
@@ -146,11 +165,11 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
             act.type("knees_in")
             page.locator('[data-cy="gym-penalties"]', has_text="knees_in").wait_for()
             _idle(page)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "take_e2e.png"))
             counted = list(act.log)
 
             # not part of the take: the panel follows the view the App shows; an edit there lands on it
+            labelled = _log_sizes(dataset)
             for _ in range(3):
                 if "_lateral" in _text(page, "gym-title"):
                     break
@@ -160,6 +179,7 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
                                        arg=_text(page, "gym-title"))
                 _idle(page)
             assert _text(page, "gym-title") == "s0_lateral"
+            assert _log_sizes(dataset) == labelled  # switching views recorded nothing
             page.keyboard.press("1")
             page.keyboard.press("u")
             page.locator('[data-cy="gym-crit-0"][data-verdict="unsure"]').wait_for()
@@ -193,7 +213,10 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
                 for kind in ("repetition", "state")}  # a segment edit writes the clip's whole set of that kind
         reps = sorted(zip(snap["repetition"]["start_frame"].astype(int), snap["repetition"]["end_frame"].astype(int)))
         assert len(reps) >= 2 and reps[0][1] != first_end and f"{reps[0][0]}-{reps[0][1]} by" in moved_reps, (vid, reps)
-        assert {"A", "R"} <= set(snap["state"]["label"]), vid
+        runs = list(zip(snap["state"]["start_frame"], snap["state"]["end_frame"], snap["state"]["label"]))
+        for label, (first, last) in held.items():  # frames played while the key was held are painted
+            for f in range(first, last if label == "A" else last + 1):  # (R may start on A's last frame)
+                assert [lab for a, b, lab in runs if a <= f <= b] == [label], (vid, label, f, runs)
     pens = ds.df("penalties", filter=mine)
     assert set(pens["video_id"]) == {"s0_frontal", "s0_lateral"} and set(pens["error_type"]) == {"knees_in"}
     assert pens["created_at"].notna().all()

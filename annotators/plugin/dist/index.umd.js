@@ -207,8 +207,14 @@
         left: pct(paint.lo),
         width: width(paint.lo, paint.hi),
         background: COLORS[paint.label],
-        opacity: 0.6
-      } }) : null,
+        opacity: 0.9,
+        fontSize: 11,
+        color: "#fff",
+        paddingLeft: 4,
+        boxSizing: "border-box",
+        whiteSpace: "nowrap",
+        overflow: "hidden"
+      } }, "painting ", paint.label) : null,
       /* @__PURE__ */ React.createElement("div", { style: {
         position: "absolute",
         top: 0,
@@ -522,6 +528,7 @@
         "data-frame": frame,
         "data-busy": busy,
         "data-playing": playing ? 1 : 0,
+        "data-paint": paint ? `${paint.label}:${paint.lo}-${paint.hi}` : "",
         "data-sample": state ? state.sample_id : "",
         style: {
           padding: "10px 64px 10px 10px",

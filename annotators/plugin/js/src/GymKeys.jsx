@@ -301,6 +301,7 @@ export default function GymKeys() {
       data-frame={frame}
       data-busy={busy}
       data-playing={playing ? 1 : 0}
+      data-paint={paint ? `${paint.label}:${paint.lo}-${paint.hi}` : ""}
       data-sample={state ? state.sample_id : ""}
       style={{ padding: "10px 64px 10px 10px", display: "flex", flexDirection: "column", gap: 8, height: "100%", overflow: "auto",
                color: "#ddd", fontSize: 13 }}

@@ -120,7 +120,10 @@ export default function Timeline({ n, frame, state, selected, onSelect, onSeek, 
               : (items[t.id] || []).map((s, i) => segment(t.id, s, i))}
             {t.id === "states" && paint ? (
               <div data-cy="gym-paint" style={{ position: "absolute", top: 0, bottom: 0, left: pct(paint.lo),
-                   width: width(paint.lo, paint.hi), background: COLORS[paint.label], opacity: 0.6 }} />
+                   width: width(paint.lo, paint.hi), background: COLORS[paint.label], opacity: 0.9, fontSize: 11,
+                   color: "#fff", paddingLeft: 4, boxSizing: "border-box", whiteSpace: "nowrap", overflow: "hidden" }}>
+                painting {paint.label}
+              </div>
             ) : null}
             <div style={{ position: "absolute", top: 0, bottom: 0, left: pct(frame), width: 2, background: "#fff",
                           pointerEvents: "none" }} />
