@@ -360,8 +360,9 @@ class NextClip(foo.Operator):
         row = next_clip(ctx.dataset, annotator(ctx), ctx.params.get("sample_id") or ctx.current_sample)
         if row is None:
             return {"next": None}
-        ctx.trigger("open_sample", {"id": row["sample_id"], "group_id": row["group_id"]})
-        return {"next": row["video_id"], "why": row["why"], "sample_id": row["sample_id"]}
+        target = row.get("take_id") or row["sample_id"]  # a take is labelled on its two-view slice
+        ctx.trigger("open_sample", {"id": target, "group_id": row["group_id"]})
+        return {"next": row["video_id"], "why": row["why"], "sample_id": target}
 
 
 OPERATORS = (SetCriterion, PassRemaining, SetScore, AddRepetition, EditRepetition, DeleteRepetition, MarkState,

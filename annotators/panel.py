@@ -19,6 +19,7 @@ from annotators import suggest as S
 from annotators.operators import refresh, sample_id, segment_choices
 from gymdata.errors import GymdataError
 
+
 def _when(at: str | None) -> str:
     return at[:19].replace("T", " ") if at else "-"
 
