@@ -13,7 +13,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from annotators import editing as E
-from annotators import foapi
+from annotators import foapi, takes
 from annotators import labels as L
 from annotators import suggest as S
 from annotators.operators import refresh, sample_id, segment_choices
@@ -60,6 +60,8 @@ class GymLabelsPanel(foo.Panel):
         doc = ctx.dataset._sample_collection.find_one({"_id": foapi._oid(str(sid))}, {"group": 1})
         group = (doc or {}).get("group") or {}
         wanted = ctx.panel.get_state(f"view__{group.get('_id')}") if group else None
+        if group.get("name") == takes.TAKE_SLICE and wanted in (None, takes.TAKE_SLICE):
+            wanted = takes.TAKE_VIEWS[0]  # this form panel edits one view clip; takes are labelled in Gym keys
         if wanted and wanted != group.get("name"):
             other = ctx.dataset._sample_collection.find_one({"group._id": group["_id"], "group.name": wanted},
                                                             {"_id": 1})

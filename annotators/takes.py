@@ -88,7 +88,7 @@ def layout(sizes: Sequence[tuple[int, int]]) -> tuple[int, list[int]]:
     height -= height % 2
     widths = []
     for w, h in sizes:
-        scaled = max(2, int(round(w * height / h)))
+        scaled = max(2, round(w * height / h))
         widths.append(scaled - scaled % 2)
     return height, widths
 
@@ -514,4 +514,5 @@ def push_takes(fo, dataset, *, cache_dir: str | Path, workers: int = 2, progress
         _render(dataset, take["_id"], force=True)
     if dataset.default_group_slice != TAKE_SLICE:
         dataset.default_group_slice = TAKE_SLICE  # the modal opens on both views side by side
+    dataset.group_slice = TAKE_SLICE  # this process's dataset object too (an App launched from it)
     return report

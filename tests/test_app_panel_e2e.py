@@ -9,9 +9,6 @@ click on the lateral view is then recorded on the lateral clip, under her name. 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +18,7 @@ from annotators import labels as L
 from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
-from tests.fo_support import FO_ENV, fo_db, free_port, make_store, mongod  # noqa: F401 (fixtures)
-from tests.test_app_e2e import ARTIFACTS, CHROMIUM, stop_tree, wait_http
+from tests.fo_support import ARTIFACTS, CHROMIUM, fo_db, make_store, mongod, run_app  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Walker"
@@ -34,25 +30,13 @@ def app10(fo_db, mongod, tmp_path):
     make_store(tmp_path, takes=5, frames=30)
     push("clips", progress=False)
     dataset = fo_db.load_dataset("clips")
-    for s in dataset.select_group_slices():
+    for s in dataset.select_group_slices(["frontal", "lateral"]):  # the clips, not the takes
         names = foapi.exercise_criteria(dataset, "squat", s.view)
         foapi.apply_edits(dataset, s.id, [L.make_edit("criterion", "bob", name=n, verdict="fail") for n in names]
                           + [L.make_edit("score", "bob", value=33)])
     pull("clips")
-    port = free_port()
-    env = {**os.environ, **FO_ENV, "FIFTYONE_DATABASE_NAME": os.environ["FIFTYONE_DATABASE_NAME"],
-           "GYMDATA_HOME": str(store.home())}
-    log = tmp_path / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gymdata.cli", "app", "clips", "--port", str(port),
-                                 "--database-uri", mongod, "--plugins-dir", str(tmp_path / "plugins"),
-                                 "--annotator", ANNOTATOR],  # her own App session: a reload keeps her name
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/", proc, log)
-        yield f"http://127.0.0.1:{port}", dataset
-    finally:
-        stop_tree(proc)
+    with run_app(tmp_path, mongod, annotator=ANNOTATOR) as app:  # her own App session: a reload keeps her name
+        yield app.url, dataset
 
 
 def _log_sizes(dataset) -> dict[str, int]:

@@ -18,8 +18,18 @@ from annotators import labels as L
 from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
-from tests.fo_support import (ARTIFACTS, chromium, fail_with_artifacts, fo_db, make_store, mongod,  # noqa: F401
-                              new_page, open_modal, repeat_browser, run_app)
+from tests.fo_support import (  # noqa: F401
+    ARTIFACTS,
+    chromium,
+    fail_with_artifacts,
+    fo_db,
+    make_store,
+    mongod,
+    new_page,
+    open_modal,
+    repeat_browser,
+    run_app,
+)
 
 pytestmark = pytest.mark.slow
 
