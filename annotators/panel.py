@@ -76,7 +76,8 @@ class GymLabelsPanel(foo.Panel):
         group = (doc or {}).get("group")
         if not group:
             return None, []
-        names = sorted(d["group"]["name"] for d in coll.find({"group._id": group["_id"]}, {"group.name": 1}))
+        names = sorted(d["group"]["name"] for d in coll.find({"group._id": group["_id"]}, {"group.name": 1})
+                       if d["group"]["name"] != takes.TAKE_SLICE)  # the take: labelled in the Gym keys panel
         return str(group["_id"]), names
 
     def _open(self, ctx) -> dict[str, Any] | None:
