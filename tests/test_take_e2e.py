@@ -24,17 +24,8 @@ from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
 from tests import fo_support
-from tests.fo_support import (
-    ARTIFACTS,
-    chromium,
-    fail_with_artifacts,
-    fo_db,
-    make_store,
-    mongod,
-    new_page,
-    open_modal,
-    run_app,
-)
+from tests.fo_support import (ARTIFACTS, chromium, fail_with_artifacts, fo_db, make_store, mongod,  # noqa: F401
+                              new_page, open_modal, repeat_browser, run_app)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Keys"
@@ -110,7 +101,8 @@ def _text(page, cy: str) -> str:
     return page.locator(f'[data-cy="{cy}"]').inner_text()
 
 
-def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_path, monkeypatch):
+@repeat_browser
+def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_path, monkeypatch, browser_round):
     monkeypatch.setattr(fo_support, "CRITERIA", FIVE)  # five criteria per view, as in ALEX-GYM-1
     make_store(tmp_path, takes=1, frames=48)
     push("clips", progress=False)
