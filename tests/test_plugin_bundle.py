@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,3 +64,17 @@ def test_every_key_in_the_readme_key_map_is_bound_by_the_panel():
                 assert "/^[0-9]$/.test(key)" in handler, name
             else:
                 assert f'case "{key}":' in handler, f"{name}: {key!r} is not handled in GymKeys.jsx"
+
+
+def test_the_committed_bundle_is_the_build_of_the_source(tmp_path):
+    """vite's build is byte-stable: a stale dist/index.umd.js (source changed, `make js` not run) fails."""
+    import shutil
+    import subprocess
+
+    js = PLUGIN / "js"
+    if not shutil.which("npx") or not (js / "node_modules" / "vite").is_dir():
+        pytest.skip("node/npm or the JS dev dependencies are not installed (make js installs them)")
+    subprocess.run(["npx", "vite", "build", "--outDir", str(tmp_path), "--emptyOutDir"], cwd=js, check=True,
+                   capture_output=True, timeout=300)
+    assert (tmp_path / "index.umd.js").read_bytes() == (PLUGIN / "dist" / "index.umd.js").read_bytes(), \
+        "annotators/plugin/dist/index.umd.js is stale: run `make js` and commit it"
