@@ -176,6 +176,17 @@ def test_one_two_view_take_is_labelled_in_at_most_20_actions(fo_db, mongod, tmp_
             page.keyboard.press("u")
             page.locator('[data-cy="gym-crit-0"][data-verdict="unsure"]').wait_for()
             _idle(page)
+            # a repetition made with N at the playhead (frame 0 of the lateral clip), selected, then deleted
+            before = _text(page, "gym-reps")
+            page.keyboard.press("n")
+            page.locator('[data-cy="gym-reps"]', has_text="(5)").wait_for()
+            _idle(page)
+            assert _text(page, "gym-reps").split(": ", 1)[1].startswith("0-")
+            page.locator('[data-cy="gym-reps-0"]').click(position={"x": 8, "y": 8})  # selects it (left of rep 1-9)
+            page.keyboard.press("Delete")
+            page.locator('[data-cy="gym-reps"]', has_text="(4)").wait_for()
+            _idle(page)
+            assert _text(page, "gym-reps") == before
             page.screenshot(path=str(ARTIFACTS / "take_e2e_lateral.png"))
         except Exception as exc:
             fail_with_artifacts(page, app, "take_e2e", exc)

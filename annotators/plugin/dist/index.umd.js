@@ -84,7 +84,12 @@
           if (!d) return d;
           const next = { ...d, moved: true };
           if (d.edge === "start") next.start = Math.min(f, d.end);
-          else next.end = Math.max(f, d.start);
+          else if (d.edge === "end") next.end = Math.max(f, d.start);
+          else {
+            const len = d.origEnd - d.origStart;
+            next.start = Math.max(0, Math.min(n - 1 - len, d.origStart + f - d.grab));
+            next.end = next.start + len;
+          }
           return next;
         });
       };
@@ -155,7 +160,21 @@
           title: `${s.text} ${s.annotator ? `by ${s.annotator}` : ""}`,
           onPointerDown: (ev) => {
             ev.stopPropagation();
-            if (!s.ghost) onSelect({ track, id: s.id });
+            if (s.ghost) return;
+            onSelect({ track, id: s.id });
+            if (track !== "states") {
+              setDrag({
+                track,
+                id: s.id,
+                edge: "body",
+                grab: frameAt(ev, areaRef.current, n),
+                start: s.start,
+                end: s.end,
+                origStart: s.start,
+                origEnd: s.end,
+                label: s.label
+              });
+            }
           },
           style: {
             position: "absolute",

@@ -1,5 +1,5 @@
 // The timeline of the "Gym keys" panel: a ruler and tracks for repetitions, A/R states, penalties and
-// the counter's suggestion. Click to seek; drag a segment's edge to move it; double-click an empty
+// the counter's suggestion. Click to seek; drag a segment's edge to move it, its body to shift it; double-click an empty
 // spot of the repetitions track to add one there; click a segment to select it (Delete removes it).
 import React from "react";
 
@@ -31,7 +31,12 @@ export default function Timeline({ n, frame, state, selected, onSelect, onSeek, 
         if (!d) return d;
         const next = { ...d, moved: true };
         if (d.edge === "start") next.start = Math.min(f, d.end);
-        else next.end = Math.max(f, d.start);
+        else if (d.edge === "end") next.end = Math.max(f, d.start);
+        else {  // the body: shift the whole segment, keeping its length, inside the clip
+          const len = d.origEnd - d.origStart;
+          next.start = Math.max(0, Math.min(n - 1 - len, d.origStart + f - d.grab));
+          next.end = next.start + len;
+        }
         return next;
       });
     };
@@ -82,7 +87,15 @@ export default function Timeline({ n, frame, state, selected, onSelect, onSeek, 
         key={s.id}
         data-cy={`gym-${track}-${i}`}
         title={`${s.text} ${s.annotator ? `by ${s.annotator}` : ""}`}
-        onPointerDown={(ev) => { ev.stopPropagation(); if (!s.ghost) onSelect({ track, id: s.id }); }}
+        onPointerDown={(ev) => {
+          ev.stopPropagation();
+          if (s.ghost) return;
+          onSelect({ track, id: s.id });
+          if (track !== "states") {  // drag the body to shift a repetition or penalty (A/R: paint or edges)
+            setDrag({ track, id: s.id, edge: "body", grab: frameAt(ev, areaRef.current, n), start: s.start,
+                      end: s.end, origStart: s.start, origEnd: s.end, label: s.label });
+          }
+        }}
         style={{ position: "absolute", top: 2, bottom: 2, left: pct(live.start), width: width(live.start, live.end),
                  background: s.color, opacity: s.ghost ? 0.45 : 0.9, borderRadius: 3, fontSize: 11,
                  color: "#fff", overflow: "hidden", whiteSpace: "nowrap", paddingLeft: 4, boxSizing: "border-box",
