@@ -11,7 +11,7 @@ SHELL  := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: install demo test browser clean
+.PHONY: install demo test browser clean js
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,8 @@ browser:
 
 clean:
 	rm -rf $(VENV) gymdata-data .pytest_cache
+
+# The App plugin's "Gym keys" panel (annotators/plugin/js, React + vite): rebuilds the committed bundle
+# annotators/plugin/dist/index.umd.js. Only needed after changing the JS source; users need no npm.
+js:
+	cd annotators/plugin/js && npm ci --no-audit --no-fund && npx vite build
