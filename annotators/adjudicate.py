@@ -310,7 +310,7 @@ def pick_choices(dataset, sample_id) -> list[str]:
 
 
 def register(plugin) -> None:
-    """Register the "Adjudicate: pick" operator with FiftyOne (called from :func:`annotators.operators.register`)."""
+    """Register the "Adjudicate: pick" operator with FiftyOne (called from the plugin package's ``register``)."""
     import fiftyone.operators as foo
     from fiftyone.operators import types
 

@@ -42,7 +42,6 @@ from typing import Any
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from annotators import adjudicate
 from annotators import editing as E
 from annotators import labels as L
 from annotators import suggest as S
@@ -369,11 +368,3 @@ class NextClip(foo.Operator):
 OPERATORS = (SetCriterion, PassRemaining, SetScore, AddRepetition, EditRepetition, DeleteRepetition, MarkState,
              AddPenalty, MovePenalty, DeletePenalty, Suggest, AcceptSuggestions, PanelState, NextClip)
 
-
-def register(plugin) -> None:
-    """Register the operators and the "Gym labels" panel with FiftyOne (called by the plugin package)."""
-    from annotators.panel import GymLabelsPanel
-
-    for cls in (*OPERATORS, GymLabelsPanel):
-        plugin.register(cls)
-    adjudicate.register(plugin)  # 16b: the adjudication operator

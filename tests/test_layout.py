@@ -29,9 +29,7 @@ MAX_LINES = 700
 # A cycle is "known" while it contains one of these pairs.
 KNOWN_CYCLES: dict[str, frozenset[str]] = {
 }
-KNOWN_LARGE: dict[str, str] = {
-    "annotators/operators.py": "16a",
-}
+KNOWN_LARGE: dict[str, str] = {}
 KNOWN_CORE_EDGE_IMPORTS: dict[str, str] = {}
 KNOWN_BASELINE_EXPORTER_IMPORTS: dict[str, str] = {}
 
