@@ -18,7 +18,15 @@ from annotators import labels as L
 from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
-from tests.fo_support import ARTIFACTS, CHROMIUM, fo_db, make_store, mongod, run_app  # noqa: F401 (fixtures)
+from tests.fo_support import (  # noqa: F401 (fixtures)
+    ARTIFACTS,
+    CHROMIUM,
+    fo_db,
+    make_store,
+    mongod,
+    repeat_browser,
+    run_app,
+)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Walker"
@@ -44,7 +52,8 @@ def _log_sizes(dataset) -> dict[str, int]:
             for d in dataset._sample_collection.find({}, {"video_id": 1, "gymdata_log": 1})}
 
 
-def test_browsing_with_the_panel_open_records_nothing(app10):
+@repeat_browser
+def test_browsing_with_the_panel_open_records_nothing(app10, browser_round):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
