@@ -12,19 +12,8 @@ import pytest
 
 from annotators.pull import pull
 from gymdata import store
-from tests.fo_support import (  # noqa: F401
-    ARTIFACTS,
-    chromium,
-    fail_with_artifacts,
-    fo_db,
-    make_store,
-    mongod,
-    new_page,
-    open_modal,
-    open_panel,
-    repeat_browser,
-    run_app,
-)
+from tests import fo_support as fs
+from tests.fo_support import fo_db, mongod, repeat_browser  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Tester"
@@ -33,18 +22,18 @@ ANNOTATOR = "Ada Tester"
 @pytest.fixture
 def app(fo_db, mongod, tmp_path):
     """``gymdata app clips`` on the test database (it pushes first), as its own process tree."""
-    make_store(tmp_path, frames=48)
-    with run_app(tmp_path, mongod, annotator="default-user") as served:
+    fs.make_store(tmp_path, frames=48)
+    with fs.run_app(tmp_path, mongod, annotator="default-user") as served:
         yield served
 
 
 @repeat_browser
 def test_label_in_the_browser_then_pull(app, tmp_path, browser_round):
-    with chromium() as browser:
-        page = new_page(browser)
+    with fs.chromium() as browser:
+        page = fs.new_page(browser)
         try:
-            open_modal(page, app)  # the clip is open before the panel loads
-            panel = open_panel(page, "gym_labels")
+            fs.open_modal(page, app)  # the clip is open before the panel loads
+            panel = fs.open_panel(page, "gym_labels")
             title = panel.locator("h4").first
             clip = title.inner_text().strip()  # the panel's title: the clip's video_id
 
@@ -68,10 +57,10 @@ def test_label_in_the_browser_then_pull(app, tmp_path, browser_round):
             new_rep.filter(has_text=ANNOTATOR).wait_for()
             page.locator('button[title="Split horizontally"]').first.click()  # video next to the panel
             page.wait_for_timeout(3000)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "app_e2e.png"))
+            fs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(fs.ARTIFACTS / "app_e2e.png"))
         except Exception as exc:  # noqa: BLE001 - any failure: keep the screenshot and the logs
-            fail_with_artifacts(page, app, "app_e2e", exc)
+            fs.fail_with_artifacts(page, app, "app_e2e", exc)
 
     report = pull("clips")
     assert report.edits == 3 and report.by_annotator == {ANNOTATOR: 3}
@@ -82,4 +71,4 @@ def test_label_in_the_browser_then_pull(app, tmp_path, browser_round):
     assert score[["video_id", "annotator", "value"]].values.tolist() == [[clip, ANNOTATOR, 82.0]]
     reps = ds.df("segments", filter={"origin": "human"})
     assert set(reps["annotator"]) == {ANNOTATOR} and [30, 40] in reps[["start_frame", "end_frame"]].values.tolist()
-    assert (ARTIFACTS / "app_e2e.png").stat().st_size > 20_000
+    assert (fs.ARTIFACTS / "app_e2e.png").stat().st_size > 20_000
