@@ -56,9 +56,9 @@ import pandas as pd
 
 from gymdata import labels
 from gymdata.errors import DatasetExistsError, InputError
+from gymdata.guard import guard_output
 from gymdata.media import encode_h264, frame_files, iter_images, iter_video, resize_frame  # noqa: F401 (resize_frame: kept importable here)
 from gymdata.runner import run_tasks
-from gymdata.guard import guard_output
 from gymdata.safety import clean_leftovers, naming
 from gymdata.splits import select_videos
 from gymdata.store import Dataset, swap_into_place
@@ -340,6 +340,18 @@ class EncodeTask:
 def encode_frames(task: EncodeTask) -> int:
     """Run an :class:`EncodeTask`; returns the number of frames encoded."""
     return encode_h264((rgb for _, rgb in iter_images(list(task.files))), task.out, task.fps)
+
+
+def place_clip(ds: Dataset, clip: pd.Series | dict, dst: Path, *, link: bool, encode: list[EncodeTask]) -> str:
+    """Put one clip's video at ``dst``: a video file is copied (or hard-linked with ``link``), a
+    frame folder is queued on ``encode`` (run them with :func:`encode_all`). Returns the media kind."""
+    kind, src = clip_media(ds, clip)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "video":
+        place_file(src, dst, link=link)
+    else:
+        encode.append(EncodeTask(tuple(src), float(clip["fps"]), dst))
+    return kind
 
 
 def encode_all(tasks: list[EncodeTask], *, workers: int, progress: bool) -> None:

@@ -22,17 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exporters import (
-    LINK_OPTION,
-    EncodeTask,
-    Exporter,
-    Option,
-    clip_media,
-    encode_all,
-    file_names,
-    labels_of,
-    place_file,
-)
+from exporters import LINK_OPTION, Exporter, Option, encode_all, file_names, labels_of, place_clip
 from gymdata import vocab
 from gymdata.errors import InputError
 from gymdata.layouts.repcount import write_annotation
@@ -70,13 +60,7 @@ def write_repcount(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int
     tasks = []
     for i, clip in clips.iterrows():
         if media:
-            kind, src = clip_media(ds, clip)
-            dst = out / folders[i] / names[i]
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "video":
-                place_file(src, dst, link=link)
-            else:
-                tasks.append(EncodeTask(tuple(src), float(clip["fps"]), dst))
+            place_clip(ds, clip, out / folders[i] / names[i], link=link, encode=tasks)
         raw = clip["exercise_raw"] if isinstance(clip["exercise_raw"], str) else None
         kind_name = raw if raw and vocab.lookup(raw) == clip["exercise"] else clip["exercise"]
         bounds = [f for pair in reps[clip["video_id"]] for f in pair]

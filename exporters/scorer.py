@@ -27,17 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exporters import (
-    LINK_OPTION,
-    EncodeTask,
-    Exporter,
-    Option,
-    clip_media,
-    encode_all,
-    file_names,
-    labels_of,
-    place_file,
-)
+from exporters import LINK_OPTION, Exporter, Option, encode_all, file_names, labels_of, place_clip
 from gymdata.errors import InputError
 from gymdata.store import Dataset
 
@@ -77,13 +67,8 @@ def write_scorer(ds: Dataset, videos: pd.DataFrame, out: Path, *, workers: int =
     names = file_names(scored, folders, ext)
     encode, per_csv, meta = [], {}, []
     for i, clip in scored.iterrows():
-        kind, media = clip_media(ds, clip)
         rel = f"{folders[i]}/{names[i]}"
-        (out / folders[i]).mkdir(exist_ok=True)
-        if kind == "video":
-            place_file(media, out / rel, link=link)
-        else:
-            encode.append(EncodeTask(tuple(media), float(clip["fps"]), out / rel))
+        place_clip(ds, clip, out / rel, link=link, encode=encode)
         value = f"{scores[clip['video_id']]:.6g}"
         if layout == "per-exercise":
             per_csv.setdefault(f"{clip['exercise']}_scores.csv", []).append([rel, value])

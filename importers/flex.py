@@ -327,14 +327,10 @@ def import_flex(root: str | Path, name: str, *, knowledge_graph: str | Path | No
         fps: Nominal frame rate of the frame folders (not published).
         emg_rate: sEMG samples per second, if known.
         workers: Processes reading the samples.
-        force: Re-import even if up to date.
-        progress: Show a progress bar.
+        force, progress: As for every import (:class:`gymdata.importer.Importer`).
 
     Returns:
-        What the import did.
-
-    Raises:
-        InputError: See the module docstring.
+        What the import did; an :class:`InputError` (see the module docstring) otherwise.
     """
     root = check_root(root, corpus="FLEX", hint=_HINT)
     if not fps > 0 or (emg_rate is not None and not emg_rate > 0):

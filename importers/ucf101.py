@@ -202,14 +202,10 @@ def import_ucf101(root: str | Path, name: str, *, classes: str = "exercise", fol
         lists: Folder of ``classInd.txt`` and the fold lists, if not found next to the clips.
         decode_check: Decode the first frame of every clip while probing.
         workers: Probing processes.
-        force: Re-import even if up to date.
-        progress: Show a progress bar.
+        force, progress: As for every import (:class:`gymdata.importer.Importer`).
 
     Returns:
-        What the import did.
-
-    Raises:
-        InputError: See the module docstring.
+        What the import did; an :class:`InputError` (see the module docstring) otherwise.
     """
     root = check_root(root, corpus="UCF-101", hint="pass the folder holding UCF-101/ and ucfTrainTestlist/")
     if fold not in FOLDS:
