@@ -86,15 +86,10 @@ def build_store(root: Path, clips: int, frames: int):
         "detected": np.ones(clips * frames, bool),
         "source": ["bench"] * (clips * frames),
     })
-    with store.building("bench") as ds:
-        with ds.transaction() as txn:
-            txn.write("videos", videos)
-            txn.write("poses", poses)
-            txn.write("criteria", criteria)
-            txn.write("scores", scores)
-            txn.write("segments", segments)
-            txn.set_source("bench", root=str(media), importer="bench", version="1")
-    return store.open_dataset("bench"), landmarks.reshape(clips, frames, 33, 4)
+    ds = store.create("bench", {"videos": videos, "poses": poses, "criteria": criteria, "scores": scores,
+                                "segments": segments},
+                      source={"corpus": "bench", "root": str(media), "importer": "bench", "version": "1"})
+    return ds, landmarks.reshape(clips, frames, 33, 4)
 
 
 def naive_push(fo, ds, landmarks: np.ndarray, clips: int) -> tuple[float, int]:

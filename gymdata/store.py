@@ -156,6 +156,34 @@ def building(name: str, *, overwrite: bool = False, root: Path | None = None) ->
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def create(name: str, tables: Mapping[str, Any], *, attachments: Mapping[str, Any] | None = None,
+           source: Mapping[str, Any] | None = None, overwrite: bool = False, root: Path | None = None) -> Dataset:
+    """Create dataset ``name`` from whole tables in one transaction (:func:`building` underneath).
+
+    Args:
+        name: Dataset name.
+        tables: Table name -> rows (a DataFrame, an Arrow table or a list of dicts), as
+            :meth:`Transaction.write` takes them.
+        attachments: Attachment name -> JSON value.
+        source: Arguments of :meth:`Transaction.set_source` (``corpus`` and its fields).
+        overwrite: Replace an existing dataset of that name.
+        root: Store root (default :func:`home`).
+
+    Returns:
+        The new dataset, opened.
+    """
+    with building(name, overwrite=overwrite, root=root) as ds:
+        with ds.transaction() as txn:
+            for table, rows in tables.items():
+                txn.write(table, rows)
+            for key, value in (attachments or {}).items():
+                txn.put_attachment(key, value)
+            if source:
+                src = dict(source)
+                txn.set_source(src.pop("corpus"), **src)
+    return open_dataset(name, root)
+
+
 def remove(name: str, root: Path | None = None) -> Path:
     """Delete a dataset (under its lock); returns where it was.
 

@@ -83,18 +83,12 @@ def _labelled_store() -> store.Dataset:
             if c < 4:
                 segs += [{"video_id": vid, "kind": "repetition", "label": "rep", "start_frame": a, "end_frame": b,
                           "origin": "human", "annotator": who, "created_at": at} for a, b in reps[who]]
-    with store.building("labelled") as ds:
-        with ds.transaction() as txn:
-            txn.write("videos", videos)
-            txn.write("criteria", crit)
-            txn.write("scores", scores)
-            txn.write("segments", segs)
-            # ben later deleted every repetition of v3: an empty snapshot, recorded only in the pull ledger
-            txn.put_attachment(LEDGER, {"format": "gymdata.fiftyone-edits", "version": 1, "edits": [
-                {"id": "e1", "video_id": "v3", "op": "segment_delete", "annotator": "ben", "origin": "human",
-                 "at": (t0 + dt.timedelta(days=1)).isoformat(), "table": "segments", "key": "repetition",
-                 "rows": 0}]})
-    return store.open_dataset("labelled")
+    # ben later deleted every repetition of v3: an empty snapshot, recorded only in the pull ledger
+    ledger = {"format": "gymdata.fiftyone-edits", "version": 1, "edits": [
+        {"id": "e1", "video_id": "v3", "op": "segment_delete", "annotator": "ben", "origin": "human",
+         "at": (t0 + dt.timedelta(days=1)).isoformat(), "table": "segments", "key": "repetition", "rows": 0}]}
+    return store.create("labelled", {"videos": videos, "criteria": crit, "scores": scores, "segments": segs},
+                        attachments={LEDGER: ledger})
 
 
 def test_agreement_uses_each_annotators_latest_labels():

@@ -138,6 +138,19 @@ def test_failed_build_leaves_nothing(isolated_store):
     assert [p for p in isolated_store.iterdir() if p.name != store.LOCKS] == []  # the lock file stays
 
 
+def test_create_writes_tables_attachments_and_source_in_one_step():
+    ds = store.create("e", {"videos": [video_row(0), video_row(1)]}, attachments={"notes.json": {"a": 1}},
+                      source={"corpus": "fake", "root": "/x", "importer": "t", "version": "1"})
+    assert ds.count("videos") == 2 and json.loads(ds.attachment("notes.json").read_text()) == {"a": 1}
+    assert [(s["corpus"], s["root"]) for s in ds.meta["sources"]] == [("fake", "/x")]
+    with pytest.raises(DatasetExistsError):
+        store.create("e", {"videos": [video_row(2)]})
+    assert store.create("e", {"videos": [video_row(2)]}, overwrite=True).count("videos") == 1
+    with pytest.raises(Exception):  # a bad table leaves the dataset as it was
+        store.create("e", {"no_such_table": []}, overwrite=True)
+    assert store.open_dataset("e").count("videos") == 1
+
+
 def test_building_refuses_existing_unless_overwrite():
     with store.building("d") as ds:
         ds.write("videos", [video_row(0)])
