@@ -317,14 +317,27 @@ def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> No
     attempt = 0
     while True:
         attempt += 1
-        tile.click()
+        if attempt <= 2:
+            tile.click()
+        else:  # the grid keeps eating the click (seen on a loaded machine): open the sample by its URL
+            page.goto(_sample_url(app, query), wait_until="domcontentloaded")
         try:
-            modal.wait_for(timeout=20_000)
+            modal.wait_for(timeout=30_000)
             return
         except PwTimeout:
-            page.gym_log.append(f"modal not open after click {attempt}")
+            page.gym_log.append(f"modal not open after {'click' if attempt <= 2 else 'URL'} {attempt}")
             if time.monotonic() > deadline:
                 raise
+
+
+def _sample_url(app: App, query: str = "") -> str:
+    """The App's URL of the dataset's first sample (its group in a grouped dataset): the modal opens on it."""
+    import fiftyone as fo
+
+    first = fo.load_dataset(app.fo_name).first()
+    group = first.get_field("group") if first.has_field("group") else None
+    param = f"groupId={group.id}" if group is not None else f"id={first.id}"
+    return f"{app.dataset_url}{query}{'&' if query else '?'}{param}"
 
 
 def open_panel(page, panel: str = "gym_labels", *, timeout: float = 240.0):
