@@ -24,6 +24,14 @@ def _when(at: str | None) -> str:
     return at[:19].replace("T", " ") if at else "-"
 
 
+def _row(ctx, items: list[dict], what: str) -> dict:
+    """The item of the table row the panel's button was on (``ctx.params["row"]``)."""
+    row = int(ctx.params.get("row", -1))
+    if not 0 <= row < len(items):
+        raise L.EditError(f"that {what} is gone (someone else deleted it?)")
+    return items[row]
+
+
 class GymLabelsPanel(foo.Panel):
     """Label the open clip: criteria, score, repetitions, A/R states, penalties, suggestions, history."""
 
@@ -176,10 +184,7 @@ class GymLabelsPanel(foo.Panel):
     def on_delete_rep(self, ctx):
         def make(clip, who):
             reps = [s for s in clip["labels"]["segments"] if s["kind"] == "repetition"]
-            row = int(ctx.params.get("row", -1))
-            if not 0 <= row < len(reps):
-                raise L.EditError("that repetition is gone (someone else deleted it?)")
-            return [E.delete_segment(clip, who, reps[row]["id"])]
+            return [E.delete_segment(clip, who, _row(ctx, reps, "repetition")["id"])]
 
         self._edit(ctx, make)
 
@@ -204,11 +209,7 @@ class GymLabelsPanel(foo.Panel):
 
     def on_delete_penalty(self, ctx):
         def make(clip, who):
-            pens = clip["labels"]["penalties"]
-            row = int(ctx.params.get("row", -1))
-            if not 0 <= row < len(pens):
-                raise L.EditError("that penalty is gone (someone else deleted it?)")
-            return [E.delete_penalty(clip, who, pens[row]["id"])]
+            return [E.delete_penalty(clip, who, _row(ctx, clip["labels"]["penalties"], "penalty")["id"])]
 
         self._edit(ctx, make)
 
