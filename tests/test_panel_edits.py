@@ -209,3 +209,23 @@ def test_next_clip_goes_unlabelled_then_disagreement_then_least_sure(ten_clips):
         "panel_id": "gym-labels-1", "panel_state": sim.state, "__method__": "on_next"}})
     opened = [r["params"] for r in result.executor.to_json()["requests"] if r["operator_uri"] == "open_sample"]
     assert opened == [{"id": ids["s4_lateral"], "group_id": queue[1]["group_id"]}]
+
+
+def test_the_delete_buttons_remove_the_row_they_are_on_and_refuse_a_gone_row(ten_clips):
+    dataset, ids = ten_clips
+    sim = PanelSim(dataset, "ada")
+    a = ids["s0_lateral"]
+    sim.open(a, first=True)
+    first = next(s for s in foapi.read_clip(dataset, a)["labels"]["segments"] if s["kind"] == "repetition")
+
+    def log() -> list:
+        return dataset._sample_collection.find_one({"_id": foapi._oid(a)})["gymdata_log"]
+
+    before = len(log())
+    sim.call("on_delete_rep", row=0)
+    assert [(e["op"], e["annotator"], e.get("segment")) for e in log()[before:]] == [
+        ("segment_delete", "ada", first["id"])]
+    for method, what in (("on_delete_rep", "repetition"), ("on_delete_penalty", "penalty")):
+        patch = sim.call(method, row=99)
+        assert f"that {what} is gone" in str(patch), patch
+    assert len(log()) == before + 1  # a refused click records nothing
