@@ -305,27 +305,42 @@ def new_page(browser, *, width: int = 1600, height: int = 1000):
 
 
 def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> None:
-    """Load the dataset's grid and open its first sample in the modal (clicks lost while the grid lays
-    out are retried until the modal shows)."""
+    """Load the dataset's grid and open its first sample in the modal.
+
+    The App session remembers the sample its modal showed: after a reload the App may reopen that
+    sample by itself while (or after) the grid lays out, and its modal then takes the grid's click.
+    A modal showing another sample is replaced by the first sample's URL; clicks the grid loses
+    while it lays out are retried, then the sample is opened by its URL."""
     from playwright.sync_api import TimeoutError as PwTimeout
 
     page.goto(app.dataset_url + query, wait_until="domcontentloaded")
     tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
     modal = page.locator('[data-cy="modal"]')
-    tile.wait_for(timeout=timeout * 1000)
+    first = _sample_url(app, query).rsplit("?", 1)[1].split("&")[-1]  # groupId=... or id=...
+    tile.or_(modal).first.wait_for(timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     attempt = 0
     while True:
         attempt += 1
-        if attempt <= 2:
-            tile.click()
+        if modal.is_visible() and first not in page.url:  # the session reopened another sample
+            page.gym_log.append(f"modal restored on another sample ({page.url.split('?', 1)[-1]})")
+            page.goto(_sample_url(app, query), wait_until="domcontentloaded")
+        elif modal.is_visible():
+            return
+        elif attempt <= 2:
+            try:
+                tile.click(timeout=15_000)
+            except PwTimeout:  # something (a modal opening by itself) took the click: look again
+                page.gym_log.append(f"grid click {attempt} intercepted")
+                continue
         else:  # the grid keeps eating the click (seen on a loaded machine): open the sample by its URL
             page.goto(_sample_url(app, query), wait_until="domcontentloaded")
         try:
             modal.wait_for(timeout=30_000)
+            page.wait_for_function("(p) => location.search.includes(p)", arg=first, timeout=10_000)
             return
         except PwTimeout:
-            page.gym_log.append(f"modal not open after {'click' if attempt <= 2 else 'URL'} {attempt}")
+            page.gym_log.append(f"modal not open on the first sample after {'click' if attempt <= 2 else 'URL'} {attempt}")
             if time.monotonic() > deadline:
                 raise
 
