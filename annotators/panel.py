@@ -11,6 +11,7 @@ from typing import Any
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from bson import ObjectId
 
 from annotators import editing as E
 from annotators import foapi, takes
@@ -53,6 +54,7 @@ class GymLabelsPanel(foo.Panel):
         self._load(ctx)
 
     def on_change_current_sample(self, ctx):
+        self._follow_app(ctx)
         self._load(ctx)
 
     def on_change_group_slice(self, ctx):
@@ -62,10 +64,53 @@ class GymLabelsPanel(foo.Panel):
         """The view to label was chosen in the panel: show (and edit) that view's clip."""
         self._load(ctx)
 
+    def on_app_shown(self, ctx):
+        """The App shows another sample or view (reported by the bundle's ``GymSliceFollower``
+        component: a carousel click, V in the Gym keys panel, navigation): show and edit that view's clip."""
+        self._follow_app(ctx)
+        self._load(ctx)
+
+    @staticmethod
+    def _reported(ctx) -> dict[str, Any]:
+        """What the App shows, as the ``GymSliceFollower`` component last reported it:
+        ``{"slice": group slice or None, "sample": id of the modal's sample}`` (``{}`` before any report)."""
+        if ctx.params.get("path") == "app_shown" and isinstance(ctx.params.get("value"), dict):
+            ctx.panel.set_state("app_shown", ctx.params["value"])
+        shown = ctx.panel.get_state("app_shown")
+        return shown if isinstance(shown, dict) else {}
+
+    def _opened(self, ctx) -> str | None:
+        """The id of the sample the App opened: the App's context, or the component's report when the
+        panel was loaded before the App told it (right after a reload)."""
+        sid = ctx.params.get("sample_id") or ctx.current_sample
+        if not sid:
+            sid = self._reported(ctx).get("sample")
+            if not (isinstance(sid, str) and ObjectId.is_valid(sid)):
+                return None
+        return str(sid)
+
+    def _follow_app(self, ctx) -> None:
+        """Make the form show the view the App shows.
+
+        Python panels hear of the modal's sample (a take's group sample) but not of the view its
+        carousel shows: the ``GymSliceFollower`` component reports that slice. While the App shows the
+        take slice (both views at once) the panel's own choice of view counts; a view slice the App
+        shows is the view the form shows and edits."""
+        sid = self._opened(ctx)
+        if not sid or ctx.dataset is None:
+            return
+        coll = ctx.dataset._sample_collection
+        group = ((coll.find_one({"_id": foapi._oid(sid)}, {"group": 1}) or {}).get("group")) or {}
+        if not group.get("name"):
+            return
+        view = self._reported(ctx).get("slice") or group["name"]  # no report: the slice the App opened
+        if view != takes.TAKE_SLICE and coll.find_one({"group._id": group["_id"], "group.name": view}, {"_id": 1}):
+            ctx.panel.set_state(f"view__{group['_id']}", view)
+
     def _shown(self, ctx) -> str:
         """The id of the sample the panel shows and edits: the open sample, or the view chosen for its take."""
-        sid = sample_id(ctx)
-        doc = ctx.dataset._sample_collection.find_one({"_id": foapi._oid(str(sid))}, {"group": 1})
+        sid = self._opened(ctx) or sample_id(ctx)  # (sample_id raises: no sample is open)
+        doc = ctx.dataset._sample_collection.find_one({"_id": foapi._oid(sid)}, {"group": 1})
         group = (doc or {}).get("group") or {}
         wanted = ctx.panel.get_state(f"view__{group.get('_id')}") if group else None
         if group.get("name") == takes.TAKE_SLICE and wanted in (None, takes.TAKE_SLICE):
@@ -75,7 +120,7 @@ class GymLabelsPanel(foo.Panel):
                                                             {"_id": 1})
             if other:
                 return str(other["_id"])
-        return str(sid)
+        return sid
 
     def _views(self, ctx, sid: str) -> tuple[str | None, list[str]]:
         """(group id, slice names) of a sample's take; (None, []) outside groups."""
@@ -90,7 +135,7 @@ class GymLabelsPanel(foo.Panel):
 
     def _open(self, ctx) -> dict[str, Any] | None:
         """The clip the panel shows (None when no gymdata sample is open)."""
-        if not (ctx.params.get("sample_id") or ctx.current_sample) or ctx.dataset is None:
+        if ctx.dataset is None or not self._opened(ctx):
             return None
         try:
             return E.read(ctx.dataset, self._shown(ctx))
@@ -248,6 +293,10 @@ class GymLabelsPanel(foo.Panel):
 
     def render(self, ctx):
         panel = types.Object()
+        # what the App shows is reported by a component of the JS bundle (it draws nothing): the view of
+        # a take its carousel shows, and the sample when the panel loaded before the App told it
+        panel.define_property("app_shown", types.Object(), on_change=self.on_app_shown,
+                              view=types.View(component="GymSliceFollower", composite_view=True))
         clip = self._open(ctx)
         if clip is None:
             panel.md("Open a clip of a dataset pushed by `gymdata fiftyone push` to label it.", name="intro")
@@ -260,7 +309,7 @@ class GymLabelsPanel(foo.Panel):
                  f"{n} frames (numbered from 0, as in the player)", name="title")
         group_id, views = self._views(ctx, str(clip["_id"]))
         if len(views) > 1:
-            # the App does not tell plugins which view its carousel shows: the panel names the view it edits
+            # the radio names the view edited; it follows the App's view, and chooses while the App shows the take
             choice = types.RadioGroup(orientation="horizontal")
             for v in views:
                 choice.add_choice(v, label=v)

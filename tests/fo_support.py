@@ -305,12 +305,13 @@ def new_page(browser, *, width: int = 1600, height: int = 1000):
 
 
 def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> None:
-    """Load the dataset's grid and open its first sample in the modal.
+    """Load the dataset's grid and open its first sample in the modal by clicking it.
 
     The App session remembers the sample its modal showed: after a reload the App may reopen that
-    sample by itself while (or after) the grid lays out, and its modal then takes the grid's click.
-    A modal showing another sample is replaced by the first sample's URL; clicks the grid loses
-    while it lays out are retried, then the sample is opened by its URL."""
+    sample by itself while the grid lays out (its modal then takes the grid's click, and a modal
+    not opened from the grid has no next/previous buttons). Such a modal is closed (Escape, or a
+    click beside it) and the grid clicked again; clicks the grid loses while it lays out are retried; the sample's URL is the
+    last resort."""
     from playwright.sync_api import TimeoutError as PwTimeout
 
     page.goto(app.dataset_url + query, wait_until="domcontentloaded")
@@ -319,30 +320,36 @@ def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> No
     first = _sample_url(app, query).rsplit("?", 1)[1].split("&")[-1]  # groupId=... or id=...
     tile.or_(modal).first.wait_for(timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
-    attempt = 0
-    while True:
-        attempt += 1
-        if modal.is_visible() and first not in page.url:  # the session reopened another sample
-            page.gym_log.append(f"modal restored on another sample ({page.url.split('?', 1)[-1]})")
-            page.goto(_sample_url(app, query), wait_until="domcontentloaded")
-        elif modal.is_visible():
-            return
-        elif attempt <= 2:
+    clicks, clicked = 0, False  # grid clicks tried; whether the modal shown was opened by one
+    while time.monotonic() < deadline:
+        if modal.is_visible():
+            if clicked and first in page.url:
+                return
+            page.gym_log.append(f"closing a modal the grid did not open ({page.url.split('?', 1)[-1]})")
             try:
-                tile.click(timeout=15_000)
-            except PwTimeout:  # something (a modal opening by itself) took the click: look again
-                page.gym_log.append(f"grid click {attempt} intercepted")
-                continue
-        else:  # the grid keeps eating the click (seen on a loaded machine): open the sample by its URL
-            page.goto(_sample_url(app, query), wait_until="domcontentloaded")
+                page.keyboard.press("Escape")  # the App's player closes the modal on Escape
+                modal.wait_for(state="hidden", timeout=5_000)
+            except PwTimeout:  # a panel in the player's place: a click beside the modal closes it
+                page.mouse.click(8, page.viewport_size["height"] // 2)
+                try:
+                    modal.wait_for(state="hidden", timeout=10_000)
+                except PwTimeout:
+                    break
+            clicked = False
+            continue
+        if clicks >= 4:
+            break
+        clicks += 1
         try:
+            tile.click(timeout=15_000)
+            clicked = True
             modal.wait_for(timeout=30_000)
             page.wait_for_function("(p) => location.search.includes(p)", arg=first, timeout=10_000)
-            return
-        except PwTimeout:
-            page.gym_log.append(f"modal not open on the first sample after {'click' if attempt <= 2 else 'URL'} {attempt}")
-            if time.monotonic() > deadline:
-                raise
+        except PwTimeout:  # lost while the grid laid out, or taken by a modal opening by itself
+            page.gym_log.append(f"modal not open on the first sample after click {clicks}")
+    page.gym_log.append("opening the first sample by its URL")
+    page.goto(_sample_url(app, query), wait_until="domcontentloaded")
+    modal.wait_for(timeout=60_000)
 
 
 def _sample_url(app: App, query: str = "") -> str:
@@ -389,6 +396,8 @@ def fail_with_artifacts(page, app: App | None, name: str, exc: BaseException) ->
         page.screenshot(path=str(shot))
     except Exception as err:  # noqa: BLE001 - the page may be gone; the message matters more
         shot = f"(no screenshot: {err})"
-    pytest.fail(f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n"
+    lines = str(exc).splitlines()
+    waited = next((line.strip() for line in lines if "waiting for locator" in line), "")  # what it waited for
+    pytest.fail(f"{lines[0] if lines else type(exc).__name__} {waited}\n"
                 f"browser: {'; '.join(page.gym_log[-15:])}\nscreenshot {shot}\n"
                 f"App log:\n{app.log_tail() if app else '(none)'}")

@@ -176,6 +176,56 @@ def test_an_edit_made_on_the_lateral_view_lands_on_lateral(ten_clips):
     assert (seg["start"], seg["end"]) == (3, 9)  # the player's numbers are the store's
 
 
+def test_the_form_follows_the_view_the_app_shows(ten_clips):
+    """The App's modal sample is the take's; the view its carousel (or V in Gym keys) shows is reported
+    by the bundle's GymSliceFollower: the form shows and edits that view, on this take and the next,
+    and keeps its own choice while the App shows the take slice. Following records nothing."""
+    dataset, ids = ten_clips
+    coll = dataset._sample_collection
+
+    def take_of(vid):
+        group = coll.find_one({"_id": foapi._oid(ids[vid])})["group"]["_id"]
+        return str(coll.find_one({"group._id": group, "group.name": "take"})["_id"]), str(group)
+
+    def shows(slice_, sample):  # what the bundle's GymSliceFollower reports: the modal's slice and sample
+        return {"slice": slice_, "sample": ids.get(sample, sample)}
+
+    def shown(sim):  # the clip whose form is drawn: its fields end with its id
+        return {vid for vid, sid in ids.items() if any(k.endswith(sid) for k in sim.state)}
+
+    take4, group4 = take_of("s4_frontal")
+    sim = PanelSim(dataset, "ada")
+    sim.open(take4, first=True)
+    assert shown(sim) == {"s4_frontal"}
+    sim.state[f"view__{group4}"] = "frontal"  # the radio's value, as the App keeps it
+    sim.call("on_app_shown", path="app_shown", value=shows("lateral", "s4_lateral"))  # a carousel click
+    assert sim.state[f"view__{group4}"] == "lateral" and "s4_lateral" in shown(sim)
+    key = sim.form_key("crit_1", ids["s4_lateral"])  # the lateral clip's form (two lateral criteria)
+    sim.call("on_criterion", path=key, value="pass")
+    sim.state.clear()
+    sim.state.update({"annotator": "ada", "app_shown": shows("lateral", "s4_lateral")})  # carried over
+    take3, group3 = take_of("s3_frontal")
+    sim.open(take3)  # the next take: the App still shows the lateral view
+    assert sim.state[f"view__{group3}"] == "lateral" and shown(sim) == {"s3_lateral"}
+    sim.call("on_app_shown", path="app_shown", value=shows("take", take3))  # both views: the form keeps its view
+    assert sim.state[f"view__{group3}"] == "lateral"
+    sim.call("on_app_shown", path="app_shown", value=shows("frontal", "s3_frontal"))
+    assert sim.state[f"view__{group3}"] == "frontal" and "s3_frontal" in shown(sim)
+    sim.call("on_criterion", path=sim.form_key("crit_0", ids["s3_frontal"]), value="unsure")
+    # a panel loaded before the App told it the sample (right after a reload) shows what is reported
+    late = PanelSim(dataset, "ada")
+    late.call("on_load")
+    assert shown(late) == set()
+    late.call("on_app_shown", path="app_shown", value=shows(None, "not-a-sample-id"))
+    assert shown(late) == set()
+    late.call("on_app_shown", path="app_shown", value=shows("lateral", "s2_lateral"))
+    assert shown(late) == {"s2_lateral"}
+    mine = {vid: [(e["op"], e.get("name"), e.get("verdict")) for e in coll.find_one({"_id": foapi._oid(ids[vid])})
+                  ["gymdata_log"] if e["annotator"] == "ada"] for vid in ids}
+    assert {vid: log for vid, log in mine.items() if log} == {
+        "s4_lateral": [("criterion", "Depth L", "pass")], "s3_frontal": [("criterion", "Knees over toes F", "unsure")]}
+
+
 def test_next_clip_goes_unlabelled_then_disagreement_then_least_sure(ten_clips):
     from annotators import labels as L
     from annotators.queue import label_queue

@@ -39,6 +39,26 @@ def _take_doc(dataset, take_id):
     return dataset._sample_collection.find_one({"_id": foapi._oid(take_id)})
 
 
+KEYS_IDLE = ("() => { const p = document.querySelector('[data-cy=gym-keys]'); const t = "
+             "document.querySelector('[data-cy=gym-title]'); return p && p.dataset.busy === '0' && t && "
+             "t.innerText !== 'loading...'; }")
+
+
+def _keys_idle(page) -> str:
+    """Wait until the Gym keys panel has loaded the clip it shows and no call is in flight: its title."""
+    page.wait_for_function(KEYS_IDLE)
+    return page.locator('[data-cy="gym-title"]').inner_text()
+
+
+def _keys_changes(page, action) -> str:
+    """Do ``action`` and wait until the Gym keys panel shows another clip: the new title."""
+    old = _keys_idle(page)
+    action()
+    page.wait_for_function("(old) => { const t = document.querySelector('[data-cy=gym-title]');"
+                           " return t && t.innerText !== old && t.innerText !== 'loading...'; }", arg=old)
+    return _keys_idle(page)
+
+
 @repeat_browser
 def test_a_timeline_drag_in_annotate_mode_is_pulled_for_both_views_as_the_owner(fo_db, mongod, tmp_path,
                                                                                 browser_round):
@@ -141,8 +161,10 @@ def test_two_annotators_two_sessions_do_not_move_or_see_each_other(fo_db, mongod
 
 @repeat_browser
 def test_browsing_takes_with_every_panel_open_records_nothing(fo_db, mongod, tmp_path, browser_round):
-    """Ten clips (five takes) with the Gym labels panel and Annotate mode's tracks open: open, step
-    through takes, switch slices, reload: a pull then finds no edit and the store gains no row."""
+    """Ten clips (five takes) with every panel open (Gym labels beside the App's player, then beside
+    the Gym keys panel, Annotate mode's tracks): open, step through the takes, switch views (the
+    carousel, then V), reload, walk again: both panels always show the clip the App shows, a pull
+    finds no edit and the store gains no row."""
     make_store(tmp_path, takes=5, frames=30)
     push("clips", fo_name="clips-ana", blind_for="ana", progress=False)
     dataset = fo_db.load_dataset("clips-ana")
@@ -156,15 +178,16 @@ def test_browsing_takes_with_every_panel_open_records_nothing(fo_db, mongod, tmp
             for visit in range(2):  # the second time after a reload
                 open_modal(page, app)
                 open_panel(page, "gym_labels")
-                sample = page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]')
-                if not sample.is_visible():
-                    page.locator('button[title="Split horizontally"]').first.click()  # the video next to the panel
+                player = page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]')
+                keys = page.locator('[data-cy="gym-keys"]')
+                if not (player.is_visible() or keys.is_visible()):  # one pane: split it, the video beside the form
+                    page.locator('button[title="Split horizontally"]').first.click()
                     page.wait_for_timeout(500)
-                if not sample.is_visible():  # the split left another tab (Gym keys) showing in the video's pane
+                if not player.is_visible():  # the other pane may show the Gym keys tab
                     page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').first.click()
-                sample.wait_for()
+                player.wait_for()
                 modal = page.locator('[data-cy="modal"]')
-                for _ in range(4):  # the five takes
+                for _ in range(4):  # forward through the five takes in the App's player
                     old = modal.get_by_text(".mp4").first.inner_text()
                     page.locator('[data-cy="nav-right-button"]').click()
                     page.wait_for_function("([el, old]) => el && !el.innerText.includes(old)",
@@ -173,11 +196,29 @@ def test_browsing_takes_with_every_panel_open_records_nothing(fo_db, mongod, tmp
                     for i in range(min(thumbs.count(), 3)):  # every slice of the take: frontal, lateral, take
                         thumbs.nth(i).click()
                         page.wait_for_timeout(300)
+                # back through them with the Gym keys panel in that pane, V through each take's three views;
+                # both panels show the clip the App shows
+                page.locator('[data-cy="panel-tab-gymkeys"]').first.click()
+                _keys_idle(page)
+                seen = set()
+                for step in range(5):
+                    if step:
+                        _keys_changes(page, lambda: page.locator('[data-cy="nav-left-button"]').click())
+                    for _ in range(3):
+                        title = _keys_changes(page, lambda: page.keyboard.press("v"))
+                        seen.add(title)
+                        if not title.startswith("take"):
+                            page.wait_for_function(
+                                "(t) => { const h = document.querySelector('[data-cy=panel-content-gym_labels] h4');"
+                                " return h && h.innerText === t; }", arg=title)
+                clips = {f"s{k}_{view}" for k in range(5) for view in ("frontal", "lateral")}
+                assert seen == clips | {f"take of s{k}_frontal" for k in range(5)}, seen  # all 15 samples
                 if visit == 0:
+                    page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').first.click()
                     page.locator('[data-cy="annotate"]').click()  # Annotate mode, its tracks shown
                     page.get_by_role("button", name="Show tracks").click()
                     page.get_by_label("Resize interval end").first.wait_for()
-                    page.locator('[data-cy="nav-left-button"]').click()  # back one take, tracks shown
+                    page.locator('[data-cy="nav-right-button"]').click()  # on one take, tracks shown
                     page.wait_for_timeout(1500)
                     page.locator('[data-cy="explore"]').click()
                     page.reload(wait_until="domcontentloaded")

@@ -250,7 +250,10 @@ export default function GymKeys() {
       case "v":
         if (views.length) setSlice(views[(views.indexOf(slice) + 1) % views.length]);
         break;
-      case "Escape": setSelected(null); setInPoint(null); setPrompt(null); break;
+      case "Escape": // clears what is selected; with nothing to clear it is the App's (it closes the sample)
+        if (selected || inPoint !== null || prompt) { setSelected(null); setInPoint(null); setPrompt(null); }
+        else used = false;
+        break;
       default:
         if (/^[0-9]$/.test(key) && state) {
           const i = key === "0" ? 9 : Number(key) - 1;

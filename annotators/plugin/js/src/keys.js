@@ -24,7 +24,7 @@ export const KEYMAP = [
   { key: "X", action: "penalty over the selected repetition (or the one at the playhead)" },
   { key: "V", action: "next view of the take (take, frontal, lateral)" },
   { key: "Shift+N", action: "next clip to label (the queue)" },
-  { key: "Escape", action: "clear the selection / close a prompt" },
+  { key: "Escape", action: "clear the selection / close a prompt (nothing selected: close the clip)" },
 ];
 
 // KeyboardEvent.key values each entry stands for (what the handler in GymKeys.jsx switches on).
