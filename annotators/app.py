@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from annotators import foapi
@@ -23,6 +24,19 @@ from gymdata.errors import GymdataError
 
 PLUGIN_SOURCE = Path(__file__).resolve().parent / "plugin"
 PLUGIN_LINK = "gymdata-annotate"
+
+
+def _wait_connected(session, timeout: float = 120.0) -> None:
+    """Wait until the App session's connection to its server is up (at most ``timeout`` seconds).
+
+    When the server starts slowly (a loaded machine), FiftyOne's session connects 10 s later and then
+    sends its state to every open browser, which closes the sample a person opened meanwhile. The App's
+    address is printed only after that, so nobody starts labelling before it."""
+    client = getattr(session, "_client", None)  # FiftyOne 1.x: the session's event-stream client
+    deadline = time.monotonic() + timeout
+    while client is not None and not getattr(client, "_connected", True) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the server applies the session's state right after it connects
 
 
 def install_plugin(plugins_dir: str | Path | None = None) -> Path:
@@ -110,6 +124,7 @@ def launch(name: str, *, fo_name: str | None = None, database_uri: str | None = 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         session = fo.launch_app(dataset, address=address, port=port, remote=True)
+        _wait_connected(session)
         echo(f"App on {foapi.database_label()}: http://{address}:{port}/datasets/{fo_name} "
              f"(open a clip, then the 'Gym labels' tab; Ctrl+C stops)")
         session.wait(-1)

@@ -217,7 +217,9 @@ def stop_tree(proc: subprocess.Popen) -> None:
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = APP_START_TIMEOUT) -> None:
-    """Wait until ``url`` answers; fail with the App's log if it exits or never answers."""
+    """Wait until ``url`` answers and ``gymdata app`` has printed its address (it does once its
+    session is connected: a session connecting later resets every open browser, closing its modal);
+    fail with the App's log if it exits or never gets there."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -225,10 +227,12 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = APP_
         if proc.poll() is not None:
             pytest.fail(f"gymdata app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
+            if "App on " in log.read_text():
+                with urllib.request.urlopen(url, timeout=5):
+                    return
         except OSError:
-            time.sleep(1)
+            pass
+        time.sleep(1)
     pytest.fail(f"the App did not answer at {url} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
