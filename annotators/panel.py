@@ -67,6 +67,8 @@ class GymLabelsPanel(foo.Panel):
     def on_app_shown(self, ctx):
         """The App shows another sample or view (reported by the bundle's ``GymSliceFollower``
         component: a carousel click, V in the Gym keys panel, navigation): show and edit that view's clip."""
+        if isinstance(ctx.params.get("value"), dict):
+            ctx.panel.set_state("app_shown", ctx.params["value"])
         self._follow_app(ctx)
         self._load(ctx)
 
@@ -74,8 +76,6 @@ class GymLabelsPanel(foo.Panel):
     def _reported(ctx) -> dict[str, Any]:
         """What the App shows, as the ``GymSliceFollower`` component last reported it:
         ``{"slice": group slice or None, "sample": id of the modal's sample}`` (``{}`` before any report)."""
-        if ctx.params.get("path") == "app_shown" and isinstance(ctx.params.get("value"), dict):
-            ctx.panel.set_state("app_shown", ctx.params["value"])
         shown = ctx.panel.get_state("app_shown")
         return shown if isinstance(shown, dict) else {}
 

@@ -314,8 +314,8 @@ def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> No
     The App session remembers the sample its modal showed: after a reload the App may reopen that
     sample by itself while the grid lays out (its modal then takes the grid's click, and a modal
     not opened from the grid has no next/previous buttons). Such a modal is closed (Escape, or a
-    click beside it) and the grid clicked again; clicks the grid loses while it lays out are retried; the sample's URL is the
-    last resort."""
+    click beside it) and the grid clicked again; clicks the grid loses while it lays out are retried;
+    the sample's URL is the last resort."""
     from playwright.sync_api import TimeoutError as PwTimeout
 
     page.goto(app.dataset_url + query, wait_until="domcontentloaded")
@@ -364,6 +364,12 @@ def _sample_url(app: App, query: str = "") -> str:
     group = first.get_field("group") if first.has_field("group") else None
     param = f"groupId={group.id}" if group is not None else f"id={first.id}"
     return f"{app.dataset_url}{query}{'&' if query else '?'}{param}"
+
+
+# the Gym keys panel has loaded the clip it shows and no call of it is in flight
+KEYS_IDLE = ("() => { const p = document.querySelector('[data-cy=gym-keys]'); const t = "
+             "document.querySelector('[data-cy=gym-title]'); return p && p.dataset.busy === '0' && t && "
+             "t.innerText !== 'loading...'; }")
 
 
 def open_panel(page, panel: str = "gym_labels", *, timeout: float = 240.0):

@@ -24,17 +24,14 @@ from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
 from tests import fo_support
-from tests.fo_support import (ARTIFACTS, chromium, fail_with_artifacts, fo_db, make_store, mongod,  # noqa: F401
-                              new_page, open_modal, repeat_browser, run_app)
+from tests.fo_support import (ARTIFACTS, KEYS_IDLE, chromium, fail_with_artifacts, fo_db,  # noqa: F401
+                              make_store, mongod, new_page, open_modal, repeat_browser, run_app)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Keys"
 FIVE = {"frontal": [f"Front {i} F" for i in range(1, 6)], "lateral": [f"Side {i} L" for i in range(1, 6)]}
 MAX_ACTIONS = 20
 PANEL = '[data-cy="gym-keys"]'
-IDLE = ("() => { const p = document.querySelector('[data-cy=gym-keys]'); const t = "
-        "document.querySelector('[data-cy=gym-title]'); return p && p.dataset.busy === '0' && t && "
-        "t.innerText !== 'loading...'; }")
 
 
 class Actions:
@@ -94,7 +91,7 @@ def _log_sizes(dataset) -> dict[str, int]:
 
 
 def _idle(page) -> None:
-    page.wait_for_function(IDLE, timeout=120_000)
+    page.wait_for_function(KEYS_IDLE, timeout=120_000)
 
 
 def _text(page, cy: str) -> str:

@@ -20,6 +20,7 @@ from annotators.push import push
 from gymdata import store
 from tests.fo_support import (  # noqa: F401
     ARTIFACTS,
+    KEYS_IDLE,
     chromium,
     fail_with_artifacts,
     fo_db,
@@ -37,11 +38,6 @@ pytestmark = pytest.mark.slow
 
 def _take_doc(dataset, take_id):
     return dataset._sample_collection.find_one({"_id": foapi._oid(take_id)})
-
-
-KEYS_IDLE = ("() => { const p = document.querySelector('[data-cy=gym-keys]'); const t = "
-             "document.querySelector('[data-cy=gym-title]'); return p && p.dataset.busy === '0' && t && "
-             "t.innerText !== 'loading...'; }")
 
 
 def _keys_idle(page) -> str:
