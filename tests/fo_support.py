@@ -300,12 +300,66 @@ def new_page(browser, *, width: int = 1600, height: int = 1000):
     page.set_default_timeout(90_000)
     log: list[str] = []
     page.gym_log = log  # type: ignore[attr-defined]
-    page.on("console", lambda m: log.append(f"{m.type}: {m.text[:200]}") if m.type == "error" else None)
-    page.on("response", lambda r: log.append(f"{r.status} {r.url.split('/', 3)[-1][:80]}") if r.status >= 400 else None)
+    start = time.monotonic()
+
+    def note(text: str) -> None:
+        log.append(f"{time.monotonic() - start:.1f}s {text}")
+
+    page.gym_note = note  # type: ignore[attr-defined]
+    page.add_init_script(_WATCH_JS)
+    page.on("console", lambda m: note(f"{m.type}: {m.text[:200]}") if m.type in ("error", "warning") else None)
+    page.on("response", lambda r: note(f"{r.status} {r.url.split('/', 3)[-1][:80]}") if r.status >= 400 else None)
+    # what moved the App: its address (the modal's sample is in it) and the state events it sent the server
+    page.on("framenavigated", lambda f: note(f"url {f.url.split('/', 3)[-1][:120]}")
+            if f == page.main_frame else None)
+    page.on("request", lambda r: note(_post_name(r)) if r.method == "POST" and (
+        not r.url.endswith("/graphql") or "mutation" in (r.post_data or "")[:200]) else None)
     # FiftyOne's "Explore Enterprise" pop-up can come up at any moment and take the next click
     page.add_locator_handler(page.get_by_role("button", name="Dismiss"),
                              lambda button: button.dispatch_event("click"), no_wait_after=True)
     return page
+
+
+# Kept in the page from its first script: when the address changed (and how), and when the modal
+# came and went; fail_with_artifacts prints it (what moved the App when a modal closed by itself).
+_WATCH_JS = """
+(() => {
+  const t0 = performance.now(), log = (window.__gymWatch = []);
+  const note = (what) => log.push(((performance.now() - t0) / 1000).toFixed(1) + 's ' + what);
+  for (const name of ['pushState', 'replaceState']) {
+    const orig = history[name];
+    history[name] = function (state, title, url) {
+      note(name + ' ' + String(url || '').split('/').slice(-1)[0].slice(0, 90));
+      return orig.apply(this, arguments);
+    };
+  }
+  addEventListener('popstate', () => note('popstate ' + location.search.slice(0, 90)));
+  const what = (el) => el && el.closest ? ((el.closest('[data-cy]') || {}).dataset || {}).cy || el.tagName : '?';
+  addEventListener('click', (e) => note('click ' + what(e.target) + ' at ' + e.clientX + ',' + e.clientY), true);
+  addEventListener('keydown', (e) => e.repeat || note('key ' + e.key + ' on ' + what(e.target)), true);
+  let shown = false;
+  new MutationObserver(() => {
+    const now = !!document.querySelector('[data-cy=modal]');
+    if (now !== shown) { shown = now; note(now ? 'modal shown' : 'modal gone'); }
+  }).observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+def _post_name(request) -> str:
+    """What the App posted: the route, and the GraphQL operation, state event or operator it names."""
+    import json
+
+    route = request.url.split("/", 3)[-1].split("?")[0]
+    try:
+        body = json.loads(request.post_data or "{}")
+    except (ValueError, UnicodeDecodeError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    what = body.get("operationName") or body.get("event") or body.get("operator_uri") or ""
+    variables = body.get("variables") if route == "graphql" else body.get("data")
+    return f"POST {route} {what} {json.dumps(variables)[:90] if variables else ''}".rstrip()
 
 
 def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> None:
@@ -398,6 +452,20 @@ def open_panel(page, panel: str = "gym_labels", *, timeout: float = 240.0):
         page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').click()
 
 
+def show_player_beside(page):
+    """With a panel open in the modal, show the App's player beside it: split the modal when it has one
+    pane (neither the player nor the Gym keys panel shows), then pick the player's tab where the new
+    pane shows another one. Returns the player's locator."""
+    player = page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]')
+    if not (player.is_visible() or page.locator('[data-cy="gym-keys"]').is_visible()):
+        page.locator('button[title="Split horizontally"]').first.click()
+        page.wait_for_timeout(500)
+    if not player.is_visible():
+        page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').first.click()
+    player.wait_for()
+    return player
+
+
 def fail_with_artifacts(page, app: App | None, name: str, exc: BaseException) -> None:
     """Keep a screenshot and fail with what the browser and the App server said."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -406,8 +474,13 @@ def fail_with_artifacts(page, app: App | None, name: str, exc: BaseException) ->
         page.screenshot(path=str(shot))
     except Exception as err:  # noqa: BLE001 - the page may be gone; the message matters more
         shot = f"(no screenshot: {err})"
+    try:
+        watched = page.evaluate("() => (window.__gymWatch || []).slice(-25).join('; ')")
+    except Exception as err:  # noqa: BLE001 - the page may be gone
+        watched = f"(page gone: {err})"
     lines = str(exc).splitlines()
     waited = next((line.strip() for line in lines if "waiting for locator" in line), "")  # what it waited for
     pytest.fail(f"{lines[0] if lines else type(exc).__name__} {waited}\n"
-                f"browser: {'; '.join(page.gym_log[-15:])}\nscreenshot {shot}\n"
+                f"browser: {'; '.join(page.gym_log[-40:])}\nin the page (at {page.url}): {watched}\n"
+                f"screenshot {shot}\n"
                 f"App log:\n{app.log_tail() if app else '(none)'}")

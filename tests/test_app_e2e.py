@@ -55,12 +55,7 @@ def test_label_in_the_browser_then_pull(app, tmp_path, browser_round):
             panel.get_by_role("button", name="Add repetition").click()
             new_rep = panel.get_by_role("row").filter(has_text="30-40").filter(has_text="human")
             new_rep.filter(has_text=ANNOTATOR).wait_for()
-            page.locator('button[title="Split horizontally"]').first.click()  # video next to the panel
-            sample = page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]')
-            page.wait_for_timeout(500)
-            if not sample.is_visible():  # the split left another tab (Gym keys) showing in the video's pane
-                page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').first.click()
-            sample.wait_for()
+            fs.show_player_beside(page)  # the video next to the panel
             page.wait_for_timeout(3000)
             fs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(fs.ARTIFACTS / "app_e2e.png"))

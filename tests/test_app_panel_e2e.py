@@ -4,12 +4,11 @@
 annotator, in her own App session, walks through every take with the panel open, switches the view
 the panel labels, reloads the page and walks again: a pull then finds no edit at all. One deliberate
 click on the lateral view is then recorded on the lateral clip, under her name. Headless Debian
-``chromium`` driven by Playwright; a failure keeps ``artifacts/app_panel_failed.png``.
+``chromium`` driven by Playwright; a failure keeps ``artifacts/app_panel_failed.png`` and what
+the browser and the App said.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +17,8 @@ from annotators import labels as L
 from annotators.pull import pull
 from annotators.push import push
 from gymdata import store
-from tests.fo_support import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    CHROMIUM,
-    fo_db,
-    make_store,
-    mongod,
-    repeat_browser,
-    run_app,
-)
+from tests import fo_support as fs
+from tests.fo_support import fo_db, make_store, mongod, repeat_browser  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 ANNOTATOR = "Ada Walker"
@@ -34,7 +26,7 @@ ANNOTATOR = "Ada Walker"
 
 @pytest.fixture
 def app10(fo_db, mongod, tmp_path):
-    """Ten clips judged by bob and pulled, served by ``gymdata app``: yields (base URL, FiftyOne dataset)."""
+    """Ten clips judged by bob and pulled, served by ``gymdata app``: yields (the App, FiftyOne dataset)."""
     make_store(tmp_path, takes=5, frames=30)
     push("clips", progress=False)
     dataset = fo_db.load_dataset("clips")
@@ -43,8 +35,8 @@ def app10(fo_db, mongod, tmp_path):
         foapi.apply_edits(dataset, s.id, [L.make_edit("criterion", "bob", name=n, verdict="fail") for n in names]
                           + [L.make_edit("score", "bob", value=33)])
     pull("clips")
-    with run_app(tmp_path, mongod, annotator=ANNOTATOR) as app:  # her own App session: a reload keeps her name
-        yield app.url, dataset
+    with fs.run_app(tmp_path, mongod, annotator=ANNOTATOR) as app:  # her own App session: a reload keeps her name
+        yield app, dataset
 
 
 def _log_sizes(dataset) -> dict[str, int]:
@@ -54,42 +46,12 @@ def _log_sizes(dataset) -> dict[str, int]:
 
 @repeat_browser
 def test_browsing_with_the_panel_open_records_nothing(app10, browser_round):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    url, dataset = app10
+    app, dataset = app10
     before = _log_sizes(dataset)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.add_locator_handler(page.get_by_role("button", name="Dismiss"),
-                                 lambda button: button.dispatch_event("click"), no_wait_after=True)
-        modal = page.locator('[data-cy="modal"]')
+    with fs.chromium() as browser:
+        page = fs.new_page(browser)
         panel = page.locator('[data-cy="panel-content-gym_labels"]')
         title = panel.locator("h4").first
-
-        def open_first_clip() -> None:
-            page.goto(f"{url}/datasets/clips", wait_until="domcontentloaded")
-            tile = page.locator('[data-cy="fo-grid"] [data-cy="looker"]').first
-            tile.wait_for()
-            for _ in range(3):  # a click on a grid still laying out can be lost
-                tile.click()
-                try:
-                    modal.wait_for(timeout=20_000)
-                    break
-                except sync_api.TimeoutError:
-                    pass
-            page.locator('[data-cy="panel-tab-gym_labels"]').click()
-            # a panel loaded before the App set its current sample shows its "Open a clip" line and gets
-            # no event later: show another tab and this one again, which loads the panel anew
-            for _ in range(3):
-                panel.get_by_text("Open a clip").or_(title).first.wait_for()
-                if title.is_visible():
-                    break
-                page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').click()
-                page.locator('[data-cy="panel-tab-gym_labels"]').click()
-            title.wait_for()
 
         def walk() -> list[str]:
             seen = [title.inner_text().strip()]
@@ -105,13 +67,15 @@ def test_browsing_with_the_panel_open_records_nothing(app10, browser_round):
             return seen
 
         try:
-            open_first_clip()
+            fs.open_modal(page, app)
+            fs.open_panel(page, "gym_labels")
             panel.get_by_text(f"edits are recorded as: {ANNOTATOR}").wait_for()
             seen = walk()
             assert len(set(seen)) == 5, seen
             # a reload: the page loaded afresh and a clip opened again (after a bare reload, FiftyOne gives
-            # the panel no current sample until the clip changes: it shows its "Open a clip" line)
-            open_first_clip()
+            # the panel no current sample until the clip changes: open_panel shows it anew)
+            fs.open_modal(page, app)
+            fs.open_panel(page, "gym_labels")
             page.wait_for_timeout(3000)  # let any late change event arrive before counting
             assert _log_sizes(dataset) == before
             # one deliberate click, on the lateral view of the clip open
@@ -120,12 +84,8 @@ def test_browsing_with_the_panel_open_records_nothing(app10, browser_round):
             lateral = title.inner_text().strip()
             panel.get_by_role("radio", name="unsure").first.check()
             panel.get_by_text(f"unsure by {ANNOTATOR} (human").wait_for()
-        except (sync_api.Error, AssertionError):
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "app_panel_failed.png"))
-            raise
-        finally:
-            browser.close()
+        except Exception as exc:  # noqa: BLE001 - any failure: keep the screenshot and the logs
+            fs.fail_with_artifacts(page, app, "app_panel", exc)
     report = pull("clips")
     assert report.by_annotator == {ANNOTATOR: 1}, report.lines()
     crit = store.open_dataset("clips").df("criteria", filter={"origin": "human", "annotator": ANNOTATOR})

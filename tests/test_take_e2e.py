@@ -42,6 +42,7 @@ class Actions:
 
     def _count(self, what: str) -> None:
         self.log.append(what)
+        self.page.gym_note(f"action {what}")
 
     def click(self, locator, what: str) -> None:
         locator.click()

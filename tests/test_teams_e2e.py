@@ -31,6 +31,7 @@ from tests.fo_support import (  # noqa: F401
     open_panel,
     repeat_browser,
     run_app,
+    show_player_beside,
 )
 
 pytestmark = pytest.mark.slow
@@ -174,14 +175,7 @@ def test_browsing_takes_with_every_panel_open_records_nothing(fo_db, mongod, tmp
             for visit in range(2):  # the second time after a reload
                 open_modal(page, app)
                 open_panel(page, "gym_labels")
-                player = page.locator('[data-cy="panel-content-fo-sample-modal-plugin"]')
-                keys = page.locator('[data-cy="gym-keys"]')
-                if not (player.is_visible() or keys.is_visible()):  # one pane: split it, the video beside the form
-                    page.locator('button[title="Split horizontally"]').first.click()
-                    page.wait_for_timeout(500)
-                if not player.is_visible():  # the other pane may show the Gym keys tab
-                    page.locator('[data-cy="panel-tab-fo-sample-modal-plugin"]').first.click()
-                player.wait_for()
+                show_player_beside(page)  # the video beside the form
                 modal = page.locator('[data-cy="modal"]')
                 for _ in range(4):  # forward through the five takes in the App's player
                     old = modal.get_by_text(".mp4").first.inner_text()
