@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 from annotators import foapi
@@ -26,17 +25,34 @@ PLUGIN_SOURCE = Path(__file__).resolve().parent / "plugin"
 PLUGIN_LINK = "gymdata-annotate"
 
 
-def _wait_connected(session, timeout: float = 120.0) -> None:
-    """Wait until the App session's connection to its server is up (at most ``timeout`` seconds).
+def _serve(address: str, port: int):
+    """Start FiftyOne's App server on ``address:port`` (FiftyOne's own server process, run under its
+    service wrapper, which stops it if this process dies); returns the running service.
 
-    When the server starts slowly (a loaded machine), FiftyOne's session connects 10 s later and then
-    sends its state to every open browser, which closes the sample a person opened meanwhile. The App's
-    address is printed only after that, so nobody starts labelling before it."""
-    client = getattr(session, "_client", None)  # FiftyOne 1.x: the session's event-stream client
-    deadline = time.monotonic() + timeout
-    while client is not None and not getattr(client, "_connected", True) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # the server applies the session's state right after it connects
+    No Python App session is opened: a session sends its starting state (no sample open) to every
+    browser whenever its event stream (re)connects, which on a loaded machine closed the clip an
+    annotator had open; and ``fo.launch_app`` quietly joins whatever App already serves the port,
+    so a second annotator's edits would be stamped by the first one's server.
+
+    Raises:
+        GymdataError: If the port is taken, or the server does not come up.
+    """
+    import socket
+
+    import fiftyone.core.service as fos
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as exc:
+            raise GymdataError(f"cannot serve the App on {address}:{port} ({exc.strerror})",
+                               hint="another App (or program) uses it: pass --port with a free port") from None
+    try:
+        return fos.ServerService(port, address=address, do_not_track=True)
+    except fos.ServiceListenTimeout:
+        raise GymdataError(f"the App server did not start on {address}:{port} within 60 s",
+                           hint="see its messages above; try again on a less busy machine") from None
 
 
 def install_plugin(plugins_dir: str | Path | None = None) -> Path:
@@ -123,11 +139,13 @@ def launch(name: str, *, fo_name: str | None = None, database_uri: str | None = 
     dataset = foapi.load_fo_dataset(fo_name, store_name=name)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        session = fo.launch_app(dataset, address=address, port=port, remote=True)
-        _wait_connected(session)
-        echo(f"App on {foapi.database_label()}: http://{address}:{port}/datasets/{fo_name} "
+        server = _serve(address, port)
+        echo(f"App on {foapi.database_label()}: http://{address}:{port}/datasets/{dataset.name} "
              f"(open a clip, then the 'Gym labels' tab; Ctrl+C stops)")
-        session.wait(-1)
+        code = server.wait()
+        if code:
+            raise GymdataError(f"the App server on {address}:{port} stopped (exit status {code})",
+                               hint="see its messages above")
     except KeyboardInterrupt:
         echo("stopping the App")
     finally:

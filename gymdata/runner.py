@@ -112,24 +112,28 @@ def _run_pool(fn: Callable, chunks: list[list], workers: int) -> Iterator[Outcom
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     pending = set()
     todo = iter(chunks)
+    procs: dict[int, Any] = {}  # every worker process seen, to tell why one died (a broken pool forgets them)
+
+    def submit(chunk) -> None:
+        pending.add(pool.submit(_call_chunk, fn, chunk))
+        procs.update(getattr(pool, "_processes", None) or {})
+
     try:
         for chunk in todo:  # keep a bounded number of chunks in flight
-            pending.add(pool.submit(_call_chunk, fn, chunk))
+            submit(chunk)
             if len(pending) >= workers * 2:
                 break
-        # the worker processes, kept to tell why one died (the pool forgets them when it breaks)
-        procs = list((getattr(pool, "_processes", None) or {}).values())
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:
                     outcomes = fut.result()
                 except BrokenProcessPool:
-                    raise _worker_died(procs) from None
+                    raise _worker_died(list(procs.values())) from None
                 yield from outcomes
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.add(pool.submit(_call_chunk, fn, nxt))
+                    submit(nxt)
     finally:
         for fut in pending:
             fut.cancel()
@@ -140,8 +144,12 @@ def _worker_died(procs: list) -> GymdataError:
     """Say why a worker process died (BrokenProcessPool alone hides it): its signal and the usual causes."""
     import signal
 
+    deadline = time.monotonic() + 10
     for p in procs:
-        p.join(timeout=2)
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+    # the pool's own thread may be reaping a worker at the same moment (its code then reads None once)
+    while any(p.exitcode is None for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
     codes = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
     # the pool terminates the other workers (SIGTERM) once one died: the first cause is the other code
     codes.sort(key=lambda c: c == -signal.SIGTERM)

@@ -66,26 +66,46 @@ def test_app_first_push_is_blind_for_its_annotator_and_takes_criteria_from(fo_db
     make_store(tmp_path, "reps", takes=1)
     push("whole", progress=False)
     ana = fo_db.load_dataset("whole")
-    launched = []
+    served = []
 
-    class Session:
-        def wait(self, timeout):
-            return None
+    class Server:  # an App server that stops at once
+        def wait(self):
+            return 0
 
     import annotators.app as app_module
 
     # serve nothing, and stop nothing: the App's children here would be the test's own mongod
     monkeypatch.setattr(app_module, "_stop_children", lambda: None)
     monkeypatch.setattr(app_module.signal, "signal", lambda *args: None)
-    monkeypatch.setattr(fo_db, "launch_app", lambda dataset, **kw: launched.append(dataset.name) or Session())
+    monkeypatch.setattr(app_module, "_serve", lambda address, port: served.append(port) or Server())
     code, out, err = run_cli("app", "whole", "--fo-name", "whole-ben", "--annotator", "ben", "--criteria-from", "reps",
                              "--plugins-dir", str(tmp_path / "plugins"))
     assert code == 0, err
-    assert launched == ["whole-ben"] and "blind: ben's own" in out
+    assert served == [5151] and "/datasets/whole-ben " in out and "blind: ben's own" in out
     ben = fo_db.load_dataset("whole-ben")
     assert foapi.gymdata_info(ben)["blind_for"] == "ben"
     assert foapi.exercise_criteria(ben, "squat", "lateral") == ["Hips back L", "Depth L"]
     assert foapi.gymdata_info(ana).get("blind_for") is None
+
+
+def test_app_refuses_a_port_in_use_instead_of_joining_the_app_there(fo_db, tmp_path, monkeypatch):
+    """fo.launch_app would quietly join an App already serving the port (another annotator's server,
+    which stamps edits with its own annotator): gymdata app says the port is taken and exits."""
+    import socket
+
+    import annotators.app as app_module
+
+    make_store(tmp_path, takes=1)
+    push("clips", progress=False, make_takes=False)
+    monkeypatch.setattr(app_module, "_stop_children", lambda: None)  # the test's mongod is a child
+    monkeypatch.setattr(app_module.signal, "signal", lambda *args: None)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        code, out, err = run_cli("app", "clips", "--port", str(port), "--plugins-dir", str(tmp_path / "plugins"))
+    assert code != 0 and "App on" not in out
+    assert f"127.0.0.1:{port}" in err and "--port" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_an_edit_in_fiftyones_annotate_mode_is_pulled_with_its_annotator(fo_db, tmp_path):
