@@ -217,9 +217,8 @@ def stop_tree(proc: subprocess.Popen) -> None:
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = APP_START_TIMEOUT) -> None:
-    """Wait until ``url`` answers and ``gymdata app`` has printed its address (it does once its
-    session is connected: a session connecting later resets every open browser, closing its modal);
-    fail with the App's log if it exits or never gets there."""
+    """Wait until ``url`` answers and ``gymdata app`` has printed its address (it does once its App
+    server listens); fail with the App's log if it exits or never gets there."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
