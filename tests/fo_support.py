@@ -364,7 +364,7 @@ def _post_name(request) -> str:
 def open_modal(page, app: App, *, query: str = "", timeout: float = 240.0) -> None:
     """Load the dataset's grid and open its first sample in the modal by clicking it.
 
-    The App session remembers the sample its modal showed: after a reload the App may reopen that
+    The App server remembers the sample its modal showed: after a reload the App may reopen that
     sample by itself while the grid lays out (its modal then takes the grid's click, and a modal
     not opened from the grid has no next/previous buttons). Such a modal is closed (Escape, or a
     click beside it) and the grid clicked again; clicks the grid loses while it lays out are retried;
